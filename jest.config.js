@@ -1,0 +1,31 @@
+// Unit tests run in parallel and need nothing but Node. End-to-end tests share one local stack (Temporal dev
+// server, Flink session cluster, Kubernetes control plane) that globalSetup starts and globalTeardown stops,
+// so they run in band.
+const swc = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' }, sourceMaps: 'inline' },
+];
+// @kubernetes/client-node 1.x and a few of its dependencies are ESM-only; swc turns them into CommonJS for Jest.
+const esmOnly = ['@kubernetes/client-node', 'openid-client', 'jose', 'oauth4webapi'];
+
+const shared = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.(t|j)s$': swc },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleFileExtensions: ['ts', 'js', 'json', 'node'],
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.stack/'],
+};
+
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'],
+    },
+  ],
+};

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Installs everything flinkops' local stack and tests need, from the package registries only:
+#   npm packages, the Temporal CLI and the Kubernetes control plane (built from the Go module proxy),
+#   Flink distributions (PyPI: apache-flink-libraries), the fixture jobs (Maven Central), then builds the project.
+# Every step is cached (FLINKOPS_CACHE_DIR, default ~/.cache/flinkops); a second run takes seconds.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${FLINKOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flinkops}"
+temporal_cli_version="1.5.1"
+flink_versions=(1.20.5 2.2.1)
+mkdir -p "$cache/bin" "$cache/flink"
+
+step() {
+  local name="$1"; shift
+  local started=$SECONDS
+  "$@"
+  printf 'setup: %-28s %4ss\n' "$name" "$((SECONDS - started))"
+}
+
+require() {
+  command -v "$1" >/dev/null 2>&1 || { echo "setup: $1 is required ($2)" >&2; exit 1; }
+}
+
+check_toolchains() {
+  require node "Node.js >= 20.19"; require npm "npm"; require go "Go >= 1.25"
+  require java "Java 17"; require mvn "Maven 3"; require python3 "Python 3 with pip"; require openssl "OpenSSL"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("setup: Node.js >= 20.19 is required, found "+process.versions.node); process.exit(1) }'
+}
+
+npm_dependencies() {
+  local stamp="$repo/node_modules/.flinkops-lock-sha256" want
+  want="$(sha256sum "$repo/package-lock.json" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return; fi
+  # `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages out of the lock file it writes
+  # and then `npm ci` refuses that same lock file (npm/cli#8320). `install` honours the locked versions.
+  (cd "$repo" && npm install --no-audit --no-fund --loglevel=error)
+  sha256sum "$repo/package-lock.json" | cut -d' ' -f1 > "$stamp"
+}
+
+temporal_cli() {
+  local target="$cache/bin/temporal-$temporal_cli_version"
+  [[ -x "$target" ]] && return
+  local gobin; gobin="$(mktemp -d)"
+  GOBIN="$gobin" go install "github.com/temporalio/cli/cmd/temporal@v$temporal_cli_version"
+  mv "$gobin/temporal" "$target"; rm -rf "$gobin"
+}
+
+kube_control_plane() {
+  # etcd, kube-apiserver and kube-controller-manager from one wrapper module (test/kube/control-plane) that pins
+  # every k8s.io staging module; keyed by the module's go.sum so a version bump rebuilds.
+  local module="$repo/test/kube/control-plane" key target
+  key="$(cat "$module/go.mod" "$module/go.sum" "$module/cmd/etcd/main.go" | sha256sum | cut -c1-12)"
+  target="$cache/kube/$key"
+  if [[ -x "$target/kube-apiserver" && -x "$target/kube-controller-manager" && -x "$target/etcd" ]]; then
+    ln -sfn "$target" "$cache/kube/current"; return
+  fi
+  local version; version="$(sed -n 's/^\s*k8s.io\/kubernetes v\(.*\)$/\1/p' "$module/go.mod" | head -1)"
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$version -X k8s.io/client-go/pkg/version.gitVersion=v$version"
+  mkdir -p "$target.partial"
+  (cd "$module" && go build -trimpath -ldflags "$ldflags" -o "$target.partial/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager ./cmd/etcd)
+  rm -rf "$target"; mv "$target.partial" "$target"
+  ln -sfn "$target" "$cache/kube/current"
+}
+
+flink_distribution() {
+  local version="$1" target="$cache/flink/$1"
+  [[ -f "$target/lib/flink-dist-$version.jar" && -f "$target/bin/bash-java-utils.jar" ]] && return
+  local download; download="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --no-binary :all: "apache-flink-libraries==$version" -d "$download"
+  rm -rf "$target.partial"; mkdir -p "$target.partial"
+  tar -xzf "$download"/apache_flink_libraries-*.tar.gz -C "$target.partial" --strip-components=2 \
+    "apache_flink_libraries-$version/deps/lib" "apache_flink_libraries-$version/deps/bin" \
+    "apache_flink_libraries-$version/deps/opt" "apache_flink_libraries-$version/deps/plugins"
+  rm -rf "$download" "$target"; mv "$target.partial" "$target"
+}
+
+flink_distributions() {
+  for version in "${flink_versions[@]}"; do flink_distribution "$version"; done
+}
+
+fixture_jobs() {
+  local project="$repo/test/fixtures/flink-job" stamp want
+  stamp="$project/target/.sources-sha256"
+  want="$(find "$project/pom.xml" "$project/src" -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return; fi
+  mvn -B -q -Dstyle.color=never -f "$project/pom.xml" package
+  echo "$want" > "$stamp"
+}
+
+build_project() {
+  (cd "$repo" && npm run --silent build)
+}
+
+started=$SECONDS
+step toolchains check_toolchains
+step npm-dependencies npm_dependencies
+step temporal-cli temporal_cli
+step flink-distributions flink_distributions
+step fixture-jobs fixture_jobs
+step kube-control-plane kube_control_plane
+step build build_project
+echo "setup: done in $((SECONDS - started))s (cache: $cache)"

@@ -1,0 +1,161 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StackConfig } from './config';
+import { isAlive, runningPid, startDaemon, stopDaemon } from './daemon';
+import { startStandaloneCluster, type StandaloneClusterSpec } from './flink/standalone-cluster';
+import { startControlPlane } from './kube/control-plane';
+import { startLocalNode } from './kube/local-node';
+import { startTemporalServer } from './temporal';
+
+/** What a running stack offers, written to `<stackDir>/stack.json` for tests, the demo and people. */
+export interface StackState {
+  profile: string;
+  temporal: { address: string; namespace: string; webUi: string };
+  flink: { restUrl: string; version: string; savepointDir: string; checkpointDir: string };
+  kube: { server: string; kubeconfig: string; auditLog: string; podsDir: string; podNetwork: { podPrefix: string; loopbackPrefix: string } };
+  logDir: string;
+}
+
+export const SESSION_CLUSTER_NAME = 'session';
+
+export function sessionClusterSpec(config: StackConfig): StandaloneClusterSpec {
+  return {
+    name: SESSION_CLUSTER_NAME,
+    cacheDir: config.cacheDir,
+    workDir: join(config.stackDir, 'flink', SESSION_CLUSTER_NAME),
+    dataDir: join(config.stackDir, 'data', 'flink'),
+    flinkVersion: config.flink.version,
+    address: config.flink.address,
+    restPort: config.flink.restPort,
+    taskManagers: config.flink.taskManagers,
+    slotsPerTaskManager: config.flink.slotsPerTaskManager,
+  };
+}
+
+function stateFile(config: StackConfig): string {
+  return join(config.stackDir, 'stack.json');
+}
+
+/** Brings every component up; components already running are left alone, so `up` is idempotent. */
+export async function stackUp(config: StackConfig): Promise<StackState> {
+  mkdirSync(config.stackDir, { recursive: true });
+  const dirs = { runDir: config.runDir, logDir: config.logDir };
+  const [temporalAddress, cluster, kube] = await Promise.all([
+    startTemporalServer(dirs, {
+      cacheDir: config.cacheDir,
+      dataDir: join(config.stackDir, 'data', 'temporal'),
+      ip: config.temporal.ip,
+      port: config.temporal.port,
+      uiPort: config.temporal.uiPort,
+    }),
+    startStandaloneCluster(dirs, sessionClusterSpec(config)),
+    startKubernetes(config),
+  ]);
+  const state: StackState = {
+    profile: config.profile,
+    temporal: { address: temporalAddress, namespace: config.temporal.namespace, webUi: `http://${config.temporal.ip}:${config.temporal.uiPort}` },
+    flink: { restUrl: cluster.restUrl, version: config.flink.version, savepointDir: cluster.savepointDir, checkpointDir: cluster.checkpointDir },
+    kube,
+    logDir: config.logDir,
+  };
+  writeFileSync(stateFile(config), JSON.stringify(state, null, 2) + '\n');
+  return state;
+}
+
+/** The control plane, then the local node that runs its pods. */
+async function startKubernetes(config: StackConfig): Promise<StackState['kube']> {
+  const dirs = { runDir: config.runDir, logDir: config.logDir };
+  const dir = join(config.stackDir, 'kube');
+  const plane = await startControlPlane(dirs, {
+    cacheDir: config.cacheDir,
+    dir,
+    etcdClientPort: config.kube.etcdClientPort,
+    etcdPeerPort: config.kube.etcdPeerPort,
+    apiServerPort: config.kube.apiServerPort,
+    serviceCidr: config.kube.serviceCidr,
+  });
+  const podsDir = join(config.stackDir, 'pods');
+  await startLocalNode(dirs, {
+    repoRoot: config.repoRoot,
+    configFile: join(dir, 'local-node.json'),
+    config: {
+      kubeconfig: plane.kubeconfigs.localNode,
+      nodeName: config.kube.nodeName,
+      cacheDir: config.cacheDir,
+      podsDir,
+      apiServer: plane.server,
+      caFile: plane.pki.caCert,
+      network: config.kube.podNetwork,
+      backoffBaseMs: config.kube.backoffBaseMs,
+    },
+    adminKubeconfig: plane.kubeconfigs.admin,
+  });
+  return { server: plane.server, kubeconfig: plane.kubeconfigs.admin, auditLog: plane.auditLog, podsDir, podNetwork: config.kube.podNetwork };
+}
+
+export function readStackState(config: StackConfig): StackState {
+  const file = stateFile(config);
+  if (!existsSync(file)) throw new Error(`no stack is up under ${config.stackDir}; run scripts/stack.sh up`);
+  return JSON.parse(readFileSync(file, 'utf8')) as StackState;
+}
+
+/** Names of the daemons with a pid file in this stack, running or not. */
+export function stackDaemons(config: StackConfig): string[] {
+  if (!existsSync(config.runDir)) return [];
+  return readdirSync(config.runDir)
+    .filter((f) => f.endsWith('.pid'))
+    .map((f) => f.slice(0, -'.pid'.length))
+    .sort();
+}
+
+export function stackStatus(config: StackConfig): { name: string; pid: number | undefined }[] {
+  const dirs = { runDir: config.runDir, logDir: config.logDir };
+  return stackDaemons(config).map((name) => ({ name, pid: runningPid(dirs, name) }));
+}
+
+/** Stops every daemon of the stack (idempotent). With `purge`, also deletes its data and logs. */
+export async function stackDown(config: StackConfig, options: { purge?: boolean; except?: string[] } = {}): Promise<void> {
+  const dirs = { runDir: config.runDir, logDir: config.logDir };
+  const daemons = stackDaemons(config).filter((name) => !(options.except ?? []).includes(name));
+  await Promise.all(daemons.map((name) => stopDaemon(dirs, name, 15_000)));
+  rmSync(stateFile(config), { force: true });
+  if (options.purge) rmSync(config.stackDir, { recursive: true, force: true });
+}
+
+export const REAPER_DAEMON = 'reaper';
+
+/**
+ * Starts a small daemon that takes the stack down as soon as `ownerPid` exits: a test run that crashes or is
+ * interrupted leaves no processes behind.
+ */
+export function startReaper(config: StackConfig, ownerPid: number): void {
+  if (!Number.isInteger(ownerPid) || !isAlive(ownerPid)) throw new Error(`owner pid ${ownerPid} is not a running process`);
+  const cli = join(config.repoRoot, 'dist', 'test', 'stack', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing; run npm run build first`);
+  startDaemon(
+    { runDir: config.runDir, logDir: config.logDir },
+    { name: REAPER_DAEMON, command: process.execPath, args: [cli, 'reap', '--profile', config.profile, '--owner-pid', String(ownerPid)] },
+  );
+}
+
+/** Environment variables that point the flinkops CLI and worker at this stack. */
+export function stackEnvironment(state: StackState): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: state.temporal.address,
+    TEMPORAL_NAMESPACE: state.temporal.namespace,
+    FLINKOPS_TASK_QUEUE: 'flinkops',
+    KUBECONFIG: state.kube.kubeconfig,
+  };
+}
+
+export const WORKER_DAEMON = 'worker';
+
+/** Runs the built worker as a daemon of the stack, so `stack down` stops it with the rest. */
+export function startWorkerDaemon(config: StackConfig): number {
+  const main = join(config.repoRoot, 'dist', 'worker', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing; run npm run build first`);
+  return startDaemon(
+    { runDir: config.runDir, logDir: config.logDir },
+    { name: WORKER_DAEMON, command: process.execPath, args: [main], env: { ...process.env, ...stackEnvironment(readStackState(config)) } },
+  );
+}

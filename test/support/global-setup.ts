@@ -1,0 +1,11 @@
+import { loadStackConfig } from '../stack/config';
+import { stackUp, startReaper } from '../stack/stack';
+
+/** Starts the shared end-to-end stack (test profile) once per Jest run; a reaper stops it if Jest dies. */
+export default async function globalSetup(): Promise<void> {
+  const config = loadStackConfig('test');
+  startReaper(config, process.pid);
+  const started = Date.now();
+  await stackUp(config);
+  console.log(`\nlocal stack (test profile) up in ${Date.now() - started} ms; logs in ${config.logDir}`);
+}

@@ -1,0 +1,1 @@
+export { clusterInfoWorkflow } from './cluster-info/workflow';
