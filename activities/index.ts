@@ -1,18 +1,37 @@
+import type { WorkerSettings } from '../config/worker';
 import { createClusterInfoActivities } from './cluster-info';
+import type { ActivityContext } from './context';
+import { createDeployActivities } from './deploy';
+import { failpointDelays } from './failpoints';
 import { FlinkRestClient } from './flink/rest-client';
+import { createJobControlActivities } from './job-control';
+import { kubeClients } from './kube/clients';
+import { createLockActivities } from './locks';
+import { createObserveActivities } from './observe';
+import { createRecordActivities } from './records';
+import { createVerifyActivities } from './verify';
 
-/** Everything activities touch from the outside world; tests pass fakes or clients for the local stack. */
-export interface ActivityDependencies {
-  flinkClient: (restUrl: string) => FlinkRestClient;
-}
+export type { ActivityContext } from './context';
 
-export function defaultActivityDependencies(): ActivityDependencies {
-  return { flinkClient: (baseUrl) => new FlinkRestClient({ baseUrl }) };
-}
-
-export function createActivities(deps: ActivityDependencies) {
+/** The worker's real dependencies: Kubernetes from the kubeconfig (or in-cluster), Flink over HTTP. */
+export function defaultActivityContext(settings: WorkerSettings): ActivityContext {
   return {
-    ...createClusterInfoActivities(deps.flinkClient),
+    settings,
+    kube: kubeClients(settings.kube.kubeconfig),
+    flinkClient: (baseUrl) => new FlinkRestClient({ baseUrl, timeoutMs: settings.flink.requestTimeoutMs }),
+    failpoints: failpointDelays(),
+  };
+}
+
+export function createActivities(ctx: ActivityContext) {
+  return {
+    ...createClusterInfoActivities(ctx.flinkClient),
+    ...createObserveActivities(ctx),
+    ...createJobControlActivities(ctx),
+    ...createDeployActivities(ctx),
+    ...createVerifyActivities(ctx),
+    ...createRecordActivities(ctx),
+    ...createLockActivities(ctx),
   };
 }
 

@@ -2,16 +2,30 @@
 import { Command, Option } from 'commander';
 import { temporalSettingsFromEnv, type TemporalSettings } from '../config/temporal';
 import type { clusterInfoWorkflow } from '../workflows';
+import { abortCommand, approveCommand, cancelCommand, statusCommand } from './commands/operate';
+import { upgradeCommand } from './commands/upgrade';
 import { connectClient } from './connect';
+import type { CliContext } from './context';
+import { CliError, EXIT } from './exit-codes';
 
 /** flinkops: operate Apache Flink jobs on Kubernetes through durable Temporal workflows. */
-export function buildProgram(): Command {
+export function buildProgram(): { program: Command; close: () => Promise<void> } {
   const program = new Command('flinkops')
     .description('Operate Apache Flink jobs on Kubernetes with durable Temporal workflows')
     .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS'))
-    .addOption(new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
+    .addOption(new Option('--temporal-namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
     .addOption(new Option('--task-queue <name>', 'task queue of the flinkops worker').env('FLINKOPS_TASK_QUEUE'))
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride();
+
+  let connection: Awaited<ReturnType<typeof connectClient>> | undefined;
+  const context: CliContext = {
+    async connect() {
+      const settings = settingsFrom(program);
+      connection ??= await connectClient(settings);
+      return { client: connection.client, settings: { ...settings, webUi: process.env.FLINKOPS_WEB_UI }, print: (line) => console.log(line) };
+    },
+  };
 
   program
     .command('cluster-info')
@@ -19,45 +33,61 @@ export function buildProgram(): Command {
     .requiredOption('--rest-url <url>', 'Flink REST endpoint, e.g. http://127.0.0.1:8081')
     .option('--json', 'print JSON')
     .action(async (options: { restUrl: string; json?: boolean }) => {
-      const settings = settingsFrom(program);
-      const { client, close } = await connectClient(settings);
-      try {
-        const info = await client.workflow.execute<typeof clusterInfoWorkflow>('clusterInfoWorkflow', {
-          taskQueue: settings.taskQueue,
-          workflowId: `cluster-info-${Date.now()}`,
-          args: [{ restUrl: options.restUrl }],
-        });
-        if (options.json) {
-          console.log(JSON.stringify(info, null, 2));
-          return;
-        }
-        const o = info.overview;
-        console.log(`Flink ${o['flink-version']} at ${info.restUrl}: ${o.taskmanagers} TaskManager(s), ${o['slots-available']}/${o['slots-total']} slots free`);
-        for (const job of info.jobs) console.log(`  ${job.jid}  ${job.state.padEnd(12)} ${job.name}`);
-        if (info.jobs.length === 0) console.log('  (no jobs)');
-      } finally {
-        await close();
+      const { client, settings, print } = await context.connect();
+      const info = await client.workflow.execute<typeof clusterInfoWorkflow>('clusterInfoWorkflow', {
+        taskQueue: settings.taskQueue,
+        workflowId: `cluster-info-${Date.now()}`,
+        args: [{ restUrl: options.restUrl }],
+      });
+      if (options.json) {
+        print(JSON.stringify(info, null, 2));
+        return;
       }
+      const o = info.overview;
+      print(`Flink ${o['flink-version']} at ${info.restUrl}: ${o.taskmanagers} TaskManager(s), ${o['slots-available']}/${o['slots-total']} slots free`);
+      for (const job of info.jobs) print(`  ${job.jid}  ${job.state.padEnd(12)} ${job.name}`);
+      if (info.jobs.length === 0) print('  (no jobs)');
     });
+  program.addCommand(upgradeCommand(context));
+  program.addCommand(statusCommand(context));
+  program.addCommand(approveCommand(context));
+  program.addCommand(abortCommand(context));
+  program.addCommand(cancelCommand(context));
 
-  return program;
+  return { program, close: async () => connection?.close() };
 }
 
 function settingsFrom(program: Command): TemporalSettings {
-  const globals = program.opts<{ address?: string; namespace?: string; taskQueue?: string }>();
+  const globals = program.opts<{ address?: string; temporalNamespace?: string; taskQueue?: string }>();
   const fromEnv = temporalSettingsFromEnv();
   return {
     address: globals.address ?? fromEnv.address,
-    namespace: globals.namespace ?? fromEnv.namespace,
+    namespace: globals.temporalNamespace ?? fromEnv.namespace,
     taskQueue: globals.taskQueue ?? fromEnv.taskQueue,
   };
 }
 
+export async function main(argv: string[]): Promise<number> {
+  const { program, close } = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    const commanderError = error as { code?: string; exitCode?: number };
+    if (commanderError.code?.startsWith('commander.')) {
+      return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? EXIT.ok : EXIT.invalid;
+    }
+    if (error instanceof CliError) {
+      console.error(`flinkops: ${error.message}`);
+      return error.exitCode;
+    }
+    console.error(`flinkops: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.failed;
+  } finally {
+    await close();
+  }
+}
+
 if (require.main === module) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((error: unknown) => {
-      console.error(`flinkops: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(1);
-    });
+  void main(process.argv).then((code) => process.exit(code));
 }

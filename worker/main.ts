@@ -1,22 +1,23 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, defaultActivityDependencies } from '../activities';
-import { temporalSettingsFromEnv } from '../config/temporal';
+import { createActivities, defaultActivityContext } from '../activities';
+import { workerSettingsFromEnv } from '../config/worker';
 import { workflowSource } from './workflow-source';
 
 /** The flinkops worker: runs the workflows and activities on the configured task queue until SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  const settings = temporalSettingsFromEnv();
-  const connection = await NativeConnection.connect({ address: settings.address });
+  const settings = workerSettingsFromEnv();
+  const { temporal } = settings;
+  const connection = await NativeConnection.connect({ address: temporal.address });
   try {
     const worker = await Worker.create({
       connection,
-      namespace: settings.namespace,
-      taskQueue: settings.taskQueue,
+      namespace: temporal.namespace,
+      taskQueue: temporal.taskQueue,
       ...workflowSource(),
-      activities: createActivities(defaultActivityDependencies()),
+      activities: createActivities(defaultActivityContext(settings)),
       shutdownGraceTime: '30 seconds',
     });
-    console.log(`flinkops worker polling task queue "${settings.taskQueue}" on ${settings.address} (namespace ${settings.namespace})`);
+    console.log(`flinkops worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace})`);
     await worker.run();
   } finally {
     await connection.close();

@@ -1,1 +1,3 @@
 export { clusterInfoWorkflow } from './cluster-info/workflow';
+export { upgradeWorkflow } from './upgrade/workflow';
+export { describeTargetWorkflow } from './describe/workflow';

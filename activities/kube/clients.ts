@@ -1,0 +1,56 @@
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
+
+/** The Kubernetes API groups flinkops uses, from one KubeConfig. */
+export interface KubeClients {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  coordination: CoordinationV1Api;
+  events: EventsV1Api;
+}
+
+export function kubeClients(kubeconfig?: string): KubeClients {
+  const kc = new KubeConfig();
+  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  else kc.loadFromCluster();
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+    events: kc.makeApiClient(EventsV1Api),
+  };
+}
+
+/** HTTP status of a failed client-node call, if it was an API answer. */
+export function apiStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return apiStatus(error) === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return apiStatus(error) === 409;
+}
+
+/** The API server's MicroTime wants six fractional digits; a serialized Date has three. */
+export function microTime(date: Date): Date {
+  return date.toISOString().replace(/Z$/, '000Z') as unknown as Date;
+}
+
+/** The message of an API error (the Status object's), or the error's own. */
+export function apiErrorMessage(error: unknown): string {
+  const body = (error as { body?: unknown } | undefined)?.body;
+  if (typeof body === 'string') {
+    try {
+      const status = JSON.parse(body) as { message?: string };
+      if (status.message) return status.message;
+    } catch {
+      // not JSON
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}

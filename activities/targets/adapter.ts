@@ -1,0 +1,30 @@
+import type { TargetKind, VersionSpec } from '../../workflows/model/target';
+
+/** Where the new job starts from. */
+export interface RestoreSpec {
+  /** Savepoint or retained checkpoint; absent starts without state. */
+  path?: string;
+  allowNonRestoredState: boolean;
+}
+
+export interface DeployRequest {
+  version: VersionSpec;
+  restore: RestoreSpec;
+  /** The id the new job gets: fixed per workflow step, so a retried deployment finds its own job. */
+  jobId: string;
+  timeoutMs: number;
+  /** Reports progress and lets Temporal notice a dead worker. */
+  heartbeat: (progress: string) => void;
+}
+
+/**
+ * One kind of Flink deployment (a job on a session cluster, an application-mode Deployment; later the Flink
+ * Operator's FlinkDeployment/FlinkSessionJob). Workflows never branch on the kind: activities pick the adapter.
+ */
+export interface TargetAdapter {
+  readonly kind: TargetKind;
+  /** The version running now as the cluster itself tells it, if it can (application clusters can). */
+  currentVersion(): VersionSpec | undefined;
+  /** Deploys `version`; idempotent for the same request. Resolves when the job has been handed to Flink. */
+  deploy(request: DeployRequest): Promise<void>;
+}

@@ -1,0 +1,108 @@
+import { Context, sleep } from '@temporalio/activity';
+import { formatDuration } from '../workflows/model/durations';
+import { sameLocation } from '../workflows/model/locations';
+import type { JobSnapshot } from '../workflows/model/snapshot';
+import type { ClusterRef } from '../workflows/model/target';
+import { connectTarget, type ActivityContext } from './context';
+import { FlinkRestError } from './flink/rest-client';
+import { snapshotJob } from './flink/job-snapshot';
+
+export interface VerifyRequest {
+  cluster: ClusterRef;
+  restUrl?: string;
+  jobId: string;
+  /** The savepoint or checkpoint the job must report it restored from; absent for a stateless start. */
+  expectedRestorePath?: string;
+  checkpointingEnabled: boolean;
+  stabilityWindowMs: number;
+  timeoutMs: number;
+}
+
+export type VerifyResult =
+  | { verified: true; summary: string; job: JobSnapshot; runningSince: number }
+  | { verified: false; reason: string; job?: JobSnapshot };
+
+const POLL_MS = 1_000;
+
+/**
+ * "It came back with its state", not just "RUNNING": all tasks running, restored from exactly the expected
+ * savepoint, a checkpoint completed after the restore, and no restart during the stability window.
+ */
+export function createVerifyActivities(ctx: ActivityContext) {
+  return {
+    async verifyDeployment(request: VerifyRequest): Promise<VerifyResult> {
+      const deadline = Date.now() + request.timeoutMs;
+      let allRunningSince: number | undefined;
+      let restartsAtStart: number | undefined;
+      let last = 'the job has not appeared yet';
+      let lastJob: JobSnapshot | undefined;
+      for (;;) {
+        let job: JobSnapshot | undefined;
+        try {
+          const target = await connectTarget(ctx, request.cluster, request.restUrl);
+          if ('problem' in target) throw new Error(target.problem);
+          job = await snapshotJob(target.flink, request.jobId);
+        } catch (error) {
+          // A JobManager that is (re)starting or a job not submitted yet: keep looking until the deadline.
+          last = error instanceof FlinkRestError && error.isNotFound ? `job ${request.jobId} not found (yet)` : (error as Error).message;
+          job = undefined;
+        }
+        if (job) {
+          lastJob = job;
+          const verdict = judge(job, request, { allRunningSince, restartsAtStart });
+          if (verdict.failed) return { verified: false, reason: verdict.failed, job };
+          if (verdict.allRunning) {
+            allRunningSince ??= Date.now();
+            restartsAtStart ??= job.numRestarts ?? 0;
+          } else {
+            allRunningSince = undefined;
+          }
+          last = verdict.progress;
+          if (verdict.done && allRunningSince !== undefined && Date.now() - allRunningSince >= request.stabilityWindowMs) {
+            return { verified: true, summary: verdict.progress, job, runningSince: allRunningSince };
+          }
+        }
+        if (Date.now() > deadline) return { verified: false, reason: `not verified within ${formatDuration(request.timeoutMs)}: ${last}`, job: lastJob };
+        Context.current().heartbeat(last);
+        await sleep(POLL_MS);
+      }
+    },
+  };
+}
+
+interface Verdict {
+  failed?: string;
+  allRunning: boolean;
+  done: boolean;
+  progress: string;
+}
+
+export function judge(job: JobSnapshot, request: VerifyRequest, seen: { allRunningSince?: number; restartsAtStart?: number }): Verdict {
+  if (job.state === 'FAILED' || job.state === 'CANCELED' || job.state === 'FINISHED' || job.state === 'SUSPENDED') {
+    return { failed: `job ${job.id} is ${job.state}`, allRunning: false, done: false, progress: '' };
+  }
+  if (seen.restartsAtStart !== undefined && (job.numRestarts ?? 0) > seen.restartsAtStart) {
+    return { failed: `job ${job.id} restarted ${(job.numRestarts ?? 0) - seen.restartsAtStart} time(s) during the stability window`, allRunning: false, done: false, progress: '' };
+  }
+  if (seen.allRunningSince !== undefined && job.state !== 'RUNNING') {
+    return { failed: `job ${job.id} left RUNNING (now ${job.state}) during the stability window`, allRunning: false, done: false, progress: '' };
+  }
+  const allRunning = job.state === 'RUNNING' && job.tasks.total > 0 && job.tasks.running === job.tasks.total;
+  if (!allRunning) return { allRunning, done: false, progress: `job ${job.id} is ${job.state}, ${job.tasks.running}/${job.tasks.total} tasks running` };
+
+  if (request.expectedRestorePath) {
+    if (!job.restoredFrom) return { failed: `job ${job.id} runs but did not restore any savepoint (expected ${request.expectedRestorePath})`, allRunning, done: false, progress: '' };
+    if (!sameLocation(job.restoredFrom.path, request.expectedRestorePath)) {
+      return { failed: `job ${job.id} restored from ${job.restoredFrom.path}, not from ${request.expectedRestorePath}`, allRunning, done: false, progress: '' };
+    }
+  }
+  if (request.checkpointingEnabled) {
+    const after = job.restoredFrom?.checkpointId ?? -1;
+    if (!job.latestCheckpoint || job.latestCheckpoint.id <= after) {
+      return { allRunning, done: false, progress: `all ${job.tasks.total} tasks running; waiting for a checkpoint after the restore` };
+    }
+  }
+  const restoredText = job.restoredFrom ? `restored from ${job.restoredFrom.path}` : 'started without state';
+  const checkpointText = job.latestCheckpoint ? `, checkpoint ${job.latestCheckpoint.id} completed` : '';
+  return { allRunning, done: true, progress: `all ${job.tasks.total} tasks running, ${restoredText}${checkpointText}` };
+}

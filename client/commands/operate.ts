@@ -1,0 +1,146 @@
+import { Command } from 'commander';
+import type { DescribeTargetInput, describeTargetWorkflow } from '../../workflows/describe/workflow';
+import { formatDuration } from '../../workflows/model/durations';
+import type { TargetSnapshot } from '../../workflows/model/snapshot';
+import { describeVersion, parseClusterRef, type ClusterRef } from '../../workflows/model/target';
+import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
+import type { UpgradeProgress } from '../../workflows/upgrade/workflow';
+import type { CliContext } from '../context';
+import { CliError, EXIT } from '../exit-codes';
+import { workflowFailure } from '../follow';
+
+interface TargetOptions {
+  namespace: string;
+  job?: string;
+  workflowId?: string;
+}
+
+function cluster(arg: string, namespace: string): ClusterRef {
+  try {
+    return parseClusterRef(arg, namespace);
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.invalid);
+  }
+}
+
+function targetCommand(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .argument('<cluster>', 'NAME or NAMESPACE/NAME')
+    .option('-n, --namespace <namespace>', 'namespace of the cluster', 'default')
+    .option('--job <id|name>', 'the job (session clusters), as given to `flinkops upgrade`')
+    .option('--workflow-id <id>', 'the workflow, if not the default upgrade workflow of the target');
+}
+
+export function approveCommand(context: CliContext): Command {
+  return targetCommand('approve', 'approve an upgrade that waits for approval')
+    .requiredOption('--by <name>', 'who approves (recorded)')
+    .option('--comment <text>')
+    .action(async (arg: string, options: TargetOptions & { by: string; comment?: string }) => {
+      const ref = cluster(arg, options.namespace);
+      const { client, print } = await context.connect();
+      const handle = client.workflow.getHandle(options.workflowId ?? upgradeWorkflowId(ref, options.job));
+      try {
+        print(await handle.executeUpdate<string, [{ by: string; comment?: string }]>('approveUpgrade', { args: [{ by: options.by, comment: options.comment }] }));
+      } catch (error) {
+        throw updateRefused(error);
+      }
+    });
+}
+
+export function abortCommand(context: CliContext): Command {
+  return targetCommand('abort', 'abort an upgrade before it stops the job')
+    .requiredOption('--by <name>', 'who aborts (recorded)')
+    .option('--reason <text>')
+    .action(async (arg: string, options: TargetOptions & { by: string; reason?: string }) => {
+      const ref = cluster(arg, options.namespace);
+      const { client, print } = await context.connect();
+      const handle = client.workflow.getHandle(options.workflowId ?? upgradeWorkflowId(ref, options.job));
+      try {
+        print(await handle.executeUpdate<string, [{ by: string; reason?: string }]>('abortUpgrade', { args: [{ by: options.by, reason: options.reason }] }));
+      } catch (error) {
+        throw updateRefused(error);
+      }
+    });
+}
+
+export function cancelCommand(context: CliContext): Command {
+  return targetCommand('cancel', 'cancel a running upgrade; flinkops leaves a job running (old or new version)').action(
+    async (arg: string, options: TargetOptions) => {
+      const ref = cluster(arg, options.namespace);
+      const { client, print } = await context.connect();
+      const handle = client.workflow.getHandle(options.workflowId ?? upgradeWorkflowId(ref, options.job));
+      await handle.cancel();
+      print(`cancellation requested for ${handle.workflowId}; waiting for it to leave a job running...`);
+      try {
+        await handle.result();
+        print('the workflow completed before the cancellation took effect');
+      } catch (error) {
+        print(workflowFailure(error).message);
+      }
+      const progress = await handle.query<UpgradeProgress>('getUpgradeProgress').catch(() => undefined);
+      if (progress) print(`last step: ${progress.step}: ${progress.message}`);
+    },
+  );
+}
+
+export function statusCommand(context: CliContext): Command {
+  return targetCommand('status', 'show the job, flinkops\' record of it and running operations')
+    .option('--json', 'print JSON')
+    .option('--rest-url <url>', 'Flink REST endpoint override')
+    .action(async (arg: string, options: TargetOptions & { json?: boolean; restUrl?: string }) => {
+      const ref = cluster(arg, options.namespace);
+      const { client, settings, print } = await context.connect();
+      const input: DescribeTargetInput = { cluster: ref, job: options.job, restUrl: options.restUrl };
+      const snapshot = await client.workflow
+        .execute<typeof describeTargetWorkflow>('describeTargetWorkflow', {
+          taskQueue: settings.taskQueue,
+          workflowId: `flinkops-status-${ref.namespace}-${ref.name}-${Date.now()}`,
+          args: [input],
+        })
+        .catch((error: unknown) => {
+          throw workflowFailure(error);
+        });
+      const running: { workflowId: string; type: string; step?: string }[] = [];
+      for await (const execution of client.workflow.list({ query: `FlinkCluster = "${ref.namespace}/${ref.name}" AND ExecutionStatus = "Running"` })) {
+        const progress = execution.type === 'upgradeWorkflow'
+          ? await client.workflow.getHandle(execution.workflowId).query<UpgradeProgress>('getUpgradeProgress').catch(() => undefined)
+          : undefined;
+        running.push({ workflowId: execution.workflowId, type: execution.type, step: progress ? `${progress.step}: ${progress.message}` : undefined });
+      }
+      if (options.json) {
+        print(JSON.stringify({ target: snapshot, running }, null, 2));
+        return;
+      }
+      printStatus(snapshot, running, print);
+    });
+}
+
+function printStatus(snapshot: TargetSnapshot, running: { workflowId: string; type: string; step?: string }[], print: (line: string) => void): void {
+  const name = `${snapshot.cluster.namespace}/${snapshot.cluster.name}`;
+  if (snapshot.problem) {
+    print(`${name}: ${snapshot.problem}`);
+  } else {
+    print(`${name}: ${snapshot.kind} cluster, Flink ${snapshot.flinkVersion} at ${snapshot.restUrl}`);
+    const job = snapshot.job;
+    if (job) {
+      print(`job ${job.id} (${job.name}): ${job.state}, ${job.tasks.running}/${job.tasks.total} tasks running, ${job.numRestarts ?? 0} restarts`);
+      if (job.checkpointing) print(`  checkpoints every ${formatDuration(job.checkpointing.intervalMs)}, ${job.completedCheckpoints} completed${job.latestCheckpoint ? `, latest ${job.latestCheckpoint.path}` : ''}`);
+      if (job.restoredFrom) print(`  restored from ${job.restoredFrom.path}`);
+    } else {
+      print(`job: ${snapshot.jobProblem}`);
+    }
+    if (snapshot.currentVersion) print(`version: ${describeVersion(snapshot.currentVersion)}`);
+    const record = snapshot.record;
+    if (record?.lastGoodSavepoint) print(`last good savepoint: ${record.lastGoodSavepoint.path} (${record.lastGoodSavepoint.at})`);
+    for (const entry of record?.history.slice(-3) ?? []) print(`  ${entry.at} ${entry.operation} ${entry.outcome}: ${entry.message ?? ''}`);
+  }
+  if (running.length === 0) print('no flinkops operation running');
+  for (const r of running) print(`running: ${r.type} ${r.workflowId}${r.step ? ` (${r.step})` : ''}`);
+}
+
+function updateRefused(error: unknown): CliError {
+  const failure = error as { cause?: { message?: string }; message?: string; name?: string };
+  if (failure.name === 'WorkflowNotFoundError') return new CliError(`no such upgrade is running (${failure.message})`, EXIT.invalid);
+  return new CliError(`refused: ${failure.cause?.message ?? failure.message ?? String(error)}`, EXIT.invalid);
+}

@@ -1,0 +1,61 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { formatDuration } from '../workflows/model/durations';
+import { CliError, EXIT } from './exit-codes';
+
+export interface StepReport {
+  step: string;
+  at: number;
+  message: string;
+}
+
+/** Failure types the workflows use, and what the CLI makes of them. */
+const FAILURE_EXIT: Record<string, number> = {
+  InvalidRequest: EXIT.invalid,
+  PreflightRefused: EXIT.invalid,
+  UpgradeAborted: EXIT.aborted,
+};
+
+/**
+ * Prints a workflow's steps as they happen (from its progress query) until it ends; returns its result or
+ * throws a CliError with the workflow's own failure message.
+ */
+export async function followWorkflow<T>(
+  handle: WorkflowHandle,
+  queryProgress: () => Promise<{ history: StepReport[] } | undefined>,
+  print: (line: string) => void,
+  intervalMs = 1_000,
+): Promise<T> {
+  let printed = 0;
+  let startedAt: number | undefined;
+  const flush = async () => {
+    const progress = await queryProgress().catch(() => undefined);
+    for (const entry of progress?.history.slice(printed) ?? []) {
+      startedAt ??= entry.at;
+      print(`[${formatDuration(entry.at - startedAt).padStart(6)}] ${entry.step.padEnd(18)} ${entry.message}`);
+    }
+    printed = progress?.history.length ?? printed;
+  };
+  const result = handle.result() as Promise<T>;
+  let done = false;
+  void result.finally(() => (done = true)).catch(() => undefined);
+  while (!done) {
+    await flush();
+    await Promise.race([result.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, intervalMs))]);
+  }
+  await flush();
+  try {
+    return await result;
+  } catch (error) {
+    throw workflowFailure(error);
+  }
+}
+
+/** The innermost failure of a failed workflow, with its type mapped to an exit code. */
+export function workflowFailure(error: unknown): CliError {
+  let cause = error as { cause?: unknown; message?: string; type?: string; name?: string } | undefined;
+  while (cause?.cause && (cause.name === 'WorkflowFailedError' || !cause.type)) cause = cause.cause;
+  const type = cause?.type;
+  const message = cause?.message ?? String(error);
+  if (cause?.name === 'CancelledFailure' || type === 'CancelledFailure') return new CliError(`cancelled: ${message}`, EXIT.failed);
+  return new CliError(message, type ? (FAILURE_EXIT[type] ?? EXIT.failed) : EXIT.failed);
+}

@@ -1,0 +1,216 @@
+import { formatDuration } from '../model/durations';
+import { canonicalLocation, isInsideAllowedPrefixes } from '../model/locations';
+import type { JobSnapshot, TargetSnapshot } from '../model/snapshot';
+import { describeVersion, jobKeyFor, sameVersion, type ClusterRef, type TargetKind, type VersionSpec } from '../model/target';
+import type { UpgradeMode, UpgradeRequest } from './request';
+
+/**
+ * The upgrade's decisions as pure functions: observation + request in, a decision with a human-readable reason out.
+ * Every branch says why, and the reason ends up in the Temporal UI and the CLI.
+ */
+export interface UpgradePolicy {
+  allowedSavepointPrefixes: readonly string[];
+}
+
+export interface PreflightCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface UpgradePlan {
+  cluster: ClusterRef;
+  kind: TargetKind;
+  jobId: string;
+  jobName: string;
+  jobKey: string;
+  from: VersionSpec;
+  to: VersionSpec;
+  mode: UpgradeMode;
+  savepointDir?: string;
+  allowNonRestoredState: boolean;
+  checkpointingEnabled: boolean;
+  steps: string[];
+  checks: PreflightCheck[];
+  warnings: string[];
+}
+
+export type PreflightDecision = { kind: 'proceed'; plan: UpgradePlan } | { kind: 'refuse'; reason: string; checks: PreflightCheck[] };
+
+export function decidePreflight(snapshot: TargetSnapshot, request: UpgradeRequest, policy: UpgradePolicy): PreflightDecision {
+  const checks: PreflightCheck[] = [];
+  const warnings: string[] = [];
+  const refuse = (name: string, detail: string): PreflightDecision => {
+    checks.push({ name, ok: false, detail });
+    return { kind: 'refuse', reason: detail, checks };
+  };
+  const pass = (name: string, detail: string) => checks.push({ name, ok: true, detail });
+  const cluster = `${request.cluster.namespace}/${request.cluster.name}`;
+
+  if (snapshot.problem || !snapshot.kind || !snapshot.jobManager) return refuse('target', snapshot.problem ?? `cluster ${cluster} could not be observed`);
+  const expectedKind: TargetKind = request.to.kind === 'jar' ? 'session-job' : 'application';
+  if (snapshot.kind !== expectedKind) {
+    return refuse(
+      'target',
+      snapshot.kind === 'application'
+        ? `${cluster} is an application cluster (its JobManager runs standalone-job): upgrade it with an image, not a jar`
+        : `${cluster} is a session cluster: upgrade one of its jobs with --job and a jar, not an image`,
+    );
+  }
+  pass('target', `${snapshot.kind === 'application' ? 'application' : 'session'} cluster ${cluster}, Flink ${snapshot.flinkVersion ?? '?'} at ${snapshot.restUrl ?? '?'}`);
+
+  const job = snapshot.job;
+  if (!job) return refuse('job', snapshot.jobProblem ?? `no job found on ${cluster}`);
+  if (job.state !== 'RUNNING') return refuse('job', `job ${job.id} (${job.name}) is ${job.state}, not RUNNING: nothing to stop with a savepoint`);
+  pass('job', `job ${job.id} (${job.name}) is RUNNING, ${job.tasks.running}/${job.tasks.total} tasks running`);
+
+  if (snapshot.lockHolder) {
+    return refuse(
+      'serialization',
+      `another flinkops operation holds ${cluster}${request.job ? ` job ${job.name}` : ''}: ${snapshot.lockHolder.operation} ${snapshot.lockHolder.workflowId} since ${snapshot.lockHolder.since}`,
+    );
+  }
+  pass('serialization', 'no other flinkops operation holds this job or cluster');
+
+  const from = request.from ?? snapshot.currentVersion;
+  if (!from) {
+    return refuse(
+      'rollback version',
+      `flinkops has no record of how job ${job.name} was deployed, so it could not roll back: pass the running version with --from-jar (and --from-entry-class/--from-args)`,
+    );
+  }
+  const to = fillVersionDefaults(request.to, from);
+  if (sameVersion(from, to)) return refuse('version', `the job already runs ${describeVersion(to)}: nothing to upgrade`);
+  pass('version', `${describeVersion(from)} -> ${describeVersion(to)}`);
+
+  if (to.kind === 'jar' && snapshot.jarReadable === false) return refuse('jar', `jar ${to.jar} not found or not readable on the worker`);
+  if (snapshot.kind === 'application') {
+    if (snapshot.jobManager.args[0] !== 'standalone-job') {
+      return refuse('deployment', `the JobManager container of ${snapshot.jobManager.deployment} does not run standalone-job, so flinkops cannot pass it a savepoint`);
+    }
+    if (request.mode !== 'stateless' && snapshot.clusterConfig.shutdownOnApplicationFinish !== false) {
+      return refuse(
+        'deployment',
+        `${snapshot.jobManager.deployment} shuts its JobManager down when the job finishes, so after stop-with-savepoint Kubernetes would restart it and re-run the old job: set execution.shutdown-on-application-finish: false (as the Flink Kubernetes Operator does)`,
+      );
+    }
+    if (snapshot.jobManager.strategy !== 'Recreate') {
+      warnings.push(`${snapshot.jobManager.deployment} uses the ${snapshot.jobManager.strategy} strategy: two JobManagers may overlap during the rollout; Recreate is safer for Flink`);
+    }
+  }
+
+  let savepointDir: string | undefined;
+  if (request.mode !== 'stateless') {
+    if (!job.checkpointing) {
+      return refuse('checkpointing', `checkpointing is not enabled for job ${job.id}: flinkops cannot verify a restore (or fall back to a checkpoint) without it`);
+    }
+    pass('checkpointing', `every ${formatDuration(job.checkpointing.intervalMs)}, ${job.completedCheckpoints} completed so far`);
+    savepointDir = request.savepointDir ?? snapshot.clusterConfig.savepointDir;
+    if (!savepointDir) return refuse('savepoint directory', 'no savepoint directory: pass --savepoint-dir or set execution.checkpointing.savepoint-dir on the cluster');
+    if (!isInsideAllowedPrefixes(savepointDir, policy.allowedSavepointPrefixes)) {
+      return refuse('savepoint directory', `savepoint directory ${savepointDir} is outside the allowed prefixes (${policy.allowedSavepointPrefixes.join(', ')})`);
+    }
+    savepointDir = canonicalLocation(savepointDir);
+    pass('savepoint directory', savepointDir);
+    if (request.mode === 'last-state') {
+      if (!job.checkpointing.retainedOnCancellation) {
+        return refuse('last-state', `job ${job.id} deletes its checkpoints on cancellation, so last-state has nothing to fall back to: set execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION`);
+      }
+      pass('last-state', 'retained checkpoints can serve as a fallback if the savepoint fails');
+    }
+  } else {
+    warnings.push('stateless mode: the job is cancelled and the new version starts without any state');
+  }
+
+  const plan: UpgradePlan = {
+    cluster: request.cluster,
+    kind: snapshot.kind,
+    jobId: job.id,
+    jobName: job.name,
+    jobKey: snapshot.record?.jobKey ?? jobKeyFor(job.name),
+    from,
+    to,
+    mode: request.mode,
+    savepointDir,
+    allowNonRestoredState: request.allowNonRestoredState,
+    checkpointingEnabled: job.checkpointing !== undefined,
+    steps: [],
+    checks,
+    warnings,
+  };
+  plan.steps = describeSteps(plan, snapshot, request);
+  return { kind: 'proceed', plan };
+}
+
+/** An upgrade that only names the new jar or image keeps the rest (entry class, arguments) of the running version. */
+export function fillVersionDefaults(to: VersionSpec, from: VersionSpec): VersionSpec {
+  if (to.kind === 'jar' && from.kind === 'jar') {
+    return { ...to, entryClass: to.entryClass ?? from.entryClass, args: to.args ?? from.args, parallelism: to.parallelism ?? from.parallelism };
+  }
+  if (to.kind === 'image' && from.kind === 'image') return { ...to, args: to.args ?? from.args };
+  return to;
+}
+
+function describeSteps(plan: UpgradePlan, snapshot: TargetSnapshot, request: UpgradeRequest): string[] {
+  const steps: string[] = [];
+  if (plan.mode === 'stateless') steps.push(`cancel job ${plan.jobId} without a savepoint (stateless mode)`);
+  else steps.push(`stop job ${plan.jobId} with a savepoint into ${plan.savepointDir} (idempotent trigger, timeout ${formatDuration(request.timeouts.savepoint)})`);
+  if (plan.mode === 'last-state') steps.push(`if the savepoint fails: cancel the job and restore from its newest retained checkpoint if younger than ${formatDuration(request.maxCheckpointAge)}`);
+  else if (plan.mode === 'savepoint') steps.push('if the savepoint fails: stop here, the job keeps running unchanged');
+  const restore = plan.mode === 'stateless' ? 'without state' : `from that savepoint${plan.allowNonRestoredState ? ' (allowing non-restored state)' : ''}`;
+  if (plan.kind === 'session-job') {
+    steps.push(`run ${describeVersion(plan.to)} on the session cluster ${restore}, with a fixed job id so a retry cannot start it twice`);
+  } else {
+    const deployments = [snapshot.jobManager!.deployment, ...snapshot.taskManagers.map((t) => t.deployment)].join(', ');
+    steps.push(`set the image of ${deployments} to ${describeVersion(plan.to)} and start ${restore}; wait for the rollout (timeout ${formatDuration(request.timeouts.deploy)})`);
+  }
+  steps.push(
+    `verify: all tasks RUNNING${plan.mode === 'stateless' ? '' : ', restored from exactly that savepoint'}${plan.checkpointingEnabled ? ', a checkpoint completes after the restore' : ''}, no restart for ${formatDuration(request.stabilityWindow)}`,
+  );
+  steps.push(`on failure: roll back to ${describeVersion(plan.from)} ${plan.mode === 'stateless' ? 'without state' : 'from the same savepoint'} and verify it the same way`);
+  return steps;
+}
+
+export type StopOutcome =
+  | { status: 'completed'; location: string }
+  | { status: 'failed'; reason: string }
+  | { status: 'timed-out'; reason: string };
+
+/** Where the new version starts from, once the stop step is over. */
+export type RestoreDecision =
+  | { kind: 'savepoint'; path: string; reason: string }
+  | { kind: 'checkpoint'; path: string; checkpointId: number; reason: string }
+  | { kind: 'empty-state'; reason: string }
+  | { kind: 'nothing-changed'; reason: string };
+
+/**
+ * After the stop step. A failed or timed-out savepoint leaves the job running; only last-state mode may then
+ * fall back to a retained checkpoint, and only one younger than the configured age.
+ */
+export function decideRestorePoint(plan: Pick<UpgradePlan, 'mode'>, stop: StopOutcome | undefined, job: JobSnapshot | undefined, maxCheckpointAgeMs: number, nowMs: number): RestoreDecision {
+  if (plan.mode === 'stateless') return { kind: 'empty-state', reason: 'stateless mode: the new version starts without state' };
+  if (stop?.status === 'completed') return { kind: 'savepoint', path: stop.location, reason: `savepoint ${stop.location} completed` };
+  const failure = stop ? stop.reason : 'the savepoint was not taken';
+  if (plan.mode !== 'last-state') {
+    if (job && job.state !== 'RUNNING') return { kind: 'nothing-changed', reason: `${failure}; flinkops changed nothing, but the job is ${job.state} now: look at it` };
+    return { kind: 'nothing-changed', reason: `${failure}; the job keeps running unchanged` };
+  }
+  if (!job || job.state !== 'RUNNING') {
+    return { kind: 'nothing-changed', reason: `${failure}; last-state fallback not possible: the job is ${job?.state ?? 'gone'}` };
+  }
+  const checkpoint = job.latestCheckpoint;
+  if (!checkpoint) return { kind: 'nothing-changed', reason: `${failure}; last-state fallback not possible: the job has no completed checkpoint` };
+  const ageMs = nowMs - checkpoint.completedAt;
+  if (ageMs > maxCheckpointAgeMs) {
+    return {
+      kind: 'nothing-changed',
+      reason: `${failure}; last-state fallback refused: the newest checkpoint is ${formatDuration(ageMs)} old, older than ${formatDuration(maxCheckpointAgeMs)}`,
+    };
+  }
+  return {
+    kind: 'checkpoint',
+    path: checkpoint.path,
+    checkpointId: checkpoint.id,
+    reason: `${failure}; falling back to checkpoint ${checkpoint.id} (${formatDuration(ageMs)} old) in last-state mode`,
+  };
+}
