@@ -16,7 +16,7 @@ export interface SavepointRequest {
   timeoutMs: number;
 }
 
-const POLL_MS = 500;
+const POLL_MS = 250;
 /** Worker and JobManager clocks may disagree a little. */
 const CLOCK_SKEW_MS = 60_000;
 

@@ -1,25 +1,19 @@
 #!/usr/bin/env bash
-# The README's first command: set everything up, start the local stack and a worker, and run flinkops against it.
+# The README's first command: set everything up, start the local stack and a worker, deploy a Flink session cluster
+# on the local Kubernetes with a stateful job, and upgrade that job with flinkops (state carried over).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 bash scripts/setup.sh
-node dist/test/stack/cli.js up --profile demo >/dev/null
-node dist/test/stack/cli.js worker --profile demo
-eval "$(node dist/test/stack/cli.js env --profile demo)"
-rest_url="$(node -e 'console.log(require("./.stack/demo/stack.json").flink.restUrl)')"
-
-echo
-echo "== flinkops cluster-info --rest-url $rest_url"
-node dist/client/cli.js cluster-info --rest-url "$rest_url"
+node dist/test/stack/demo.js
 
 cat <<INFO
 
 The local stack is still running:
-  Temporal Web UI   http://127.0.0.1:8233   (the cluster-info workflow you just ran is there)
-  Flink Web UI      $rest_url
+  Temporal Web UI   http://127.0.0.1:8233   (the upgrade workflow, step by step)
   logs              $repo/.stack/demo/logs
-Try it yourself:     eval "\$(scripts/stack.sh env)"; node dist/client/cli.js --help
+Try it yourself:     eval "\$(scripts/stack.sh env)"; node dist/client/cli.js status flink-demo/flink --job counter
+                     (run scripts/demo.sh again to upgrade back)
 Stop everything:     scripts/stack.sh down
 INFO

@@ -9,6 +9,8 @@ export interface RestoreSpec {
 
 export interface DeployRequest {
   version: VersionSpec;
+  /** Whatever `prepare` returned for this version: work done before the job was stopped. */
+  prepared?: PreparedVersion;
   restore: RestoreSpec;
   /** The id the new job gets: fixed per workflow step, so a retried deployment finds its own job. */
   jobId: string;
@@ -25,6 +27,18 @@ export interface TargetAdapter {
   readonly kind: TargetKind;
   /** The version running now as the cluster itself tells it, if it can (application clusters can). */
   currentVersion(): VersionSpec | undefined;
+  /**
+   * Work that can happen while the old job still runs (uploading a jar), so the job is down for less time.
+   * Optional: deploy works without it.
+   */
+  prepare(version: VersionSpec): Promise<PreparedVersion>;
+  /** Undoes `prepare` when the version is not deployed after all. */
+  discard(prepared: PreparedVersion): Promise<void>;
   /** Deploys `version`; idempotent for the same request. Resolves when the job has been handed to Flink. */
   deploy(request: DeployRequest): Promise<void>;
+}
+
+export interface PreparedVersion {
+  /** A jar already uploaded to the session cluster. */
+  jarId?: string;
 }

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { VersionSpec } from '../../workflows/model/target';
 import { failpoint, type FailpointName } from '../failpoints';
 import type { KubeClients } from '../kube/clients';
-import type { DeployRequest, TargetAdapter } from './adapter';
+import type { DeployRequest, PreparedVersion, TargetAdapter } from './adapter';
 import type { ResolvedCluster } from './resolve';
 import { rolloutState } from './rollout';
 import { parseStandaloneJobArgs, withRestoreSettings } from './standalone-args';
@@ -29,6 +29,14 @@ export class ApplicationAdapter implements TargetAdapter {
     if (!container.image || !args) return undefined;
     return { kind: 'image', image: container.image, args: args.jobArgs };
   }
+
+  /** Nothing to do ahead: the image is pulled by Kubernetes during the rollout. */
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async prepare(): Promise<PreparedVersion> {
+    return {};
+  }
+
+  async discard(): Promise<void> {}
 
   async deploy(request: DeployRequest): Promise<void> {
     const version = request.version;

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { VersionSpec } from '../../workflows/model/target';
 import { failpoint, type FailpointName } from '../failpoints';
 import { FlinkRestError, type FlinkRestClient } from '../flink/rest-client';
-import type { DeployRequest, TargetAdapter } from './adapter';
+import type { DeployRequest, PreparedVersion, TargetAdapter } from './adapter';
 
 /** A job on a session cluster: deployed by uploading its jar and running it through the Flink REST API. */
 export class SessionJobAdapter implements TargetAdapter {
@@ -18,14 +18,23 @@ export class SessionJobAdapter implements TargetAdapter {
     return undefined; // Flink does not remember which jar a job came from; the job record does.
   }
 
+  /** Uploads the jar while the old job still runs: the upload is not part of the downtime. */
+  async prepare(version: VersionSpec): Promise<PreparedVersion> {
+    if (version.kind !== 'jar') return {};
+    if (!(await readable(version.jar))) throw ApplicationFailure.nonRetryable(`jar ${version.jar} not found or not readable on the worker`, 'JarNotFound');
+    return { jarId: await this.flink.uploadJar(version.jar) };
+  }
+
+  async discard(prepared: PreparedVersion): Promise<void> {
+    if (prepared.jarId) await this.flink.deleteJar(prepared.jarId).catch(() => undefined);
+  }
+
   async deploy(request: DeployRequest): Promise<void> {
     const version = request.version;
     if (version.kind !== 'jar') throw ApplicationFailure.nonRetryable(`a session job is deployed from a jar, not ${version.kind}`, 'InvalidVersion');
     if (await this.jobExists(request.jobId)) return; // an earlier attempt got this far
-    if (!(await readable(version.jar))) throw ApplicationFailure.nonRetryable(`jar ${version.jar} not found or not readable on the worker`, 'JarNotFound');
 
-    request.heartbeat(`uploading ${version.jar}`);
-    const jarId = await this.flink.uploadJar(version.jar);
+    const jarId = await this.uploadedJar(request);
     try {
       request.heartbeat(`running ${jarId} as job ${request.jobId}`);
       await this.flink.runJar(jarId, {
@@ -47,6 +56,16 @@ export class SessionJobAdapter implements TargetAdapter {
       await this.flink.deleteJar(jarId).catch(() => undefined);
     }
     await failpoint(this.failpoints, 'redeploy.afterSubmit');
+  }
+
+  /** The prepared jar if the JobManager still has it (it forgets uploads when it restarts), else a fresh upload. */
+  private async uploadedJar(request: DeployRequest): Promise<string> {
+    const prepared = request.prepared?.jarId;
+    if (prepared && (await this.flink.listJars()).files.some((f) => f.id === prepared)) return prepared;
+    const version = request.version as Extract<VersionSpec, { kind: 'jar' }>;
+    if (!(await readable(version.jar))) throw ApplicationFailure.nonRetryable(`jar ${version.jar} not found or not readable on the worker`, 'JarNotFound');
+    request.heartbeat(`uploading ${version.jar}`);
+    return this.flink.uploadJar(version.jar);
   }
 
   private async jobExists(jobId: string): Promise<boolean> {

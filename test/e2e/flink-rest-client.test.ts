@@ -5,7 +5,7 @@ import { FlinkRestClient, FlinkRestError } from '../../activities/flink/rest-cli
 import { FLINK2_VERSION } from '../stack/flink/distribution';
 import { startStandaloneCluster, stopStandaloneCluster, type StandaloneClusterSpec } from '../stack/flink/standalone-cluster';
 import { waitFor } from '../stack/wait';
-import { cancelAllJobs, randomJobId, submitFixtureJob, waitForJobState, waitForRecords } from '../support/flink-jobs';
+import { cancelAllJobs, randomJobId, submitFixtureJob, waitForJobState, waitForRecords } from '../stack/fixture-jobs';
 import { testStack } from '../support/stack';
 
 // The REST client against both Flink lines flinkops supports: the shared 1.20 session cluster and a 2.x

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { firstCountByKey, lastCountByKey } from '../stack/fixtures';
 import { waitFor } from '../stack/wait';
-import { cancelAllJobs, randomJobId, readCounters, submitFixtureJob, waitForJobState, waitForRecords } from '../support/flink-jobs';
-import { runCli, startWorker } from '../support/processes';
+import { cancelAllJobs, randomJobId, readCounters, submitFixtureJob, waitForJobState, waitForRecords } from '../stack/fixture-jobs';
+import { runCli, startWorker } from '../stack/processes';
 import { testStack } from '../support/stack';
 
 const stack = testStack();

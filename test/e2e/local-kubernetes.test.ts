@@ -4,7 +4,7 @@ import { DiscoveryV1Api } from '@kubernetes/client-node';
 import { FlinkRestError } from '../../activities/flink/rest-client';
 import { firstCountByKey, fixtureJar, lastCountByKey } from '../stack/fixtures';
 import { waitFor } from '../stack/wait';
-import { fixtureArgs, randomJobId, readCounters, submitFixtureJob, waitForJobState, waitForRecords } from '../support/flink-jobs';
+import { fixtureArgs, randomJobId, readCounters, submitFixtureJob, waitForJobState, waitForRecords } from '../stack/fixture-jobs';
 import {
   applyManifest,
   createNamespace,
@@ -14,7 +14,7 @@ import {
   serviceUrl,
   sessionClusterVariables,
   waitForReadyPods,
-} from '../support/kube';
+} from '../stack/kube/helpers';
 import { testStack } from '../support/stack';
 
 // The real control plane (etcd, kube-apiserver, kube-controller-manager) with the local node running pods as

@@ -1,5 +1,7 @@
+import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
 import { lastCountByKey } from '../stack/fixtures';
-import { readCounters, waitForJobState, waitForRecords } from '../support/flink-jobs';
+import { recordHistory } from '../support/histories';
+import { readCounters, waitForJobState, waitForRecords } from '../stack/fixture-jobs';
 import { expectRestoredAfter, expectStateContinued, lineCount, OperationHarness } from '../support/upgrade-harness';
 
 // Upgrading an application-mode cluster: the image of its Deployments changes and Kubernetes rolls it out.
@@ -34,6 +36,7 @@ test('fixture-job:v1 -> v2 rolls out both Deployments and keeps the state', asyn
   const args = jobManager.spec!.template.spec!.containers[0]!.args!;
   expect(args).toEqual(expect.arrayContaining(['--fromSavepoint', upgrade.savepoint!, '--job-id', upgrade.jobId!]));
   expect(jobManager.metadata?.annotations?.['flinkops.dev/last-good-savepoint']).toBe(upgrade.savepoint);
+  recordHistory(h.stack.state.temporal.address, upgradeWorkflowId({ namespace: h.namespace, name: 'app-v2-jobmanager' }), 'upgrade-application-succeeded');
 });
 
 test('fixture-job:v1 -> broken rolls back to v1 from the same savepoint', async () => {
@@ -44,6 +47,7 @@ test('fixture-job:v1 -> broken rolls back to v1 from the same savepoint', async 
   expect(result.stderr).toMatch(/fixture-job:broken failed: .*rolled back to fixture-job:v1 from file:/);
   expect(await deploymentImages('app-broken')).toEqual(['fixture-job:v1', 'fixture-job:v1']);
   await expectRestoredAfter(app.output, linesBefore, 'v1');
+  recordHistory(h.stack.state.temporal.address, upgradeWorkflowId({ namespace: h.namespace, name: 'app-broken-jobmanager' }), 'upgrade-application-rolled-back');
 });
 
 test('fixture-job:v1 -> incompatible rolls back, and goes through only with --allow-non-restored-state', async () => {

@@ -5,7 +5,7 @@ import type { FlinkRestClient } from '../../activities/flink/rest-client';
 import type { UpgradeProgress } from '../../workflows/upgrade/workflow';
 import { fixtureJar } from '../stack/fixtures';
 import { waitFor } from '../stack/wait';
-import { fixtureArgs } from '../support/flink-jobs';
+import { fixtureArgs } from '../stack/fixture-jobs';
 import { expectRestoredAfter, expectStateContinued, lineCount, OperationHarness } from '../support/upgrade-harness';
 
 // A worker that dies mid-upgrade, a savepoint that fails, an upgrade cancelled while the job is being stopped.
@@ -81,7 +81,7 @@ test('a savepoint that cannot be written leaves the job untouched and says so', 
 });
 
 test('cancelling while the job is being stopped leaves a job running with its state', async () => {
-  const job = await h.submitJob(flink, 'v1', 'counter-cancel', { snapshotDelayMs: 6_000, checkpointIntervalMs: 600_000 });
+  const job = await h.submitJob(flink, 'v1', 'counter-cancel', { snapshotDelayMs: 6_000, checkpointIntervalMs: 15_000 });
   const linesBefore = lineCount(job.output);
   const started = await h.cli(['upgrade', `${h.namespace}/flink`, '--job', 'counter-cancel', '--jar', fixtureJar('v2'), ...h.fromArgs(job.args), '--stability-window', '3s', '--no-wait']);
   const workflowId = started.stdout.trim();

@@ -1,8 +1,10 @@
 import { EventsV1Api } from '@kubernetes/client-node';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
 import type { JobRecord } from '../../workflows/model/record';
+import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
 import { fixtureJar } from '../stack/fixtures';
-import { waitForJobState, waitForRecords } from '../support/flink-jobs';
+import { recordHistory } from '../support/histories';
+import { waitForJobState, waitForRecords } from '../stack/fixture-jobs';
 import { expectRestoredAfter, expectStateContinued, lineCount, OperationHarness } from '../support/upgrade-harness';
 
 // Upgrading a job on a Bitnami-shaped session cluster on the local Kubernetes, through the CLI, the real Temporal
@@ -54,6 +56,7 @@ test('v1 -> v2 keeps the state, leaves exactly one job, and records the outcome'
   expect(record?.restorePoints.map((p) => p.path)).toContain(upgrade.savepoint);
   expect(record?.history.at(-1)).toMatchObject({ operation: 'upgrade', outcome: 'succeeded' });
   expect(await eventReasons()).toEqual(expect.arrayContaining(['UpgradeStarted', 'UpgradeSucceeded']));
+  recordHistory(h.stack.state.temporal.address, upgradeWorkflowId({ namespace: h.namespace, name: 'flink' }, 'counter-upgrade'), 'upgrade-session-succeeded');
 
   // The record now knows the running version: the next upgrade needs no --from-jar.
   const linesBefore = lineCount(job.output);
@@ -76,6 +79,7 @@ test('v1 -> broken rolls back to v1 from the same savepoint, with its state', as
   await expectRestoredAfter(job.output, linesBefore, 'v1');
   const [record] = (await records()).filter((r) => r.jobName === 'counter-broken');
   expect(record?.history.at(-1)).toMatchObject({ outcome: 'rolled-back' });
+  recordHistory(h.stack.state.temporal.address, upgradeWorkflowId({ namespace: h.namespace, name: 'flink' }, 'counter-broken'), 'upgrade-session-rolled-back');
   expect(record?.currentJobId).toBe(running[0]);
   await flink.cancelJob(running[0]!);
 });

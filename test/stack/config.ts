@@ -4,11 +4,11 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_FLINK_VERSION } from './flink/distribution';
 
 /**
- * Where the local stack lives and which ports it uses. Two profiles: `demo` (the README's first command,
- * the usual ports) and `test` (the test suite, other ports, so both can run at once). Every value can be
- * overridden through the environment variable named next to it.
+ * Where the local stack lives and which ports it uses. Three profiles: `demo` (the README's first command,
+ * the usual ports), `test` (the test suite) and `bench` (benchmarks), on different ports and addresses so they can
+ * run at once. Every value can be overridden through the environment variable named next to it.
  */
-export type StackProfile = 'demo' | 'test';
+export type StackProfile = 'demo' | 'test' | 'bench';
 
 export interface StackConfig {
   profile: StackProfile;
@@ -67,6 +67,16 @@ const PROFILE_DEFAULTS: Record<StackProfile, ProfileDefaults> = {
     podPrefix: '10.245',
     loopbackPrefix: '127.245',
   },
+  bench: {
+    temporalPort: 27233,
+    temporalUiPort: 28233,
+    flinkAddress: '127.0.20.1',
+    apiServerPort: 26443,
+    etcdClientPort: 22379,
+    serviceCidr: '127.98.0.0/16',
+    podPrefix: '10.246',
+    loopbackPrefix: '127.246',
+  },
 };
 
 export function findRepoRoot(start: string = __dirname): string {
@@ -119,8 +129,8 @@ export function loadStackConfig(profile?: StackProfile, env: NodeJS.ProcessEnv =
 }
 
 function parseProfile(value: string): StackProfile {
-  if (value === 'demo' || value === 'test') return value;
-  throw new Error(`FLINKOPS_STACK_PROFILE must be "demo" or "test", got "${value}"`);
+  if (value === 'demo' || value === 'test' || value === 'bench') return value;
+  throw new Error(`FLINKOPS_STACK_PROFILE must be "demo", "test" or "bench", got "${value}"`);
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

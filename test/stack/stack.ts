@@ -14,6 +14,7 @@ export interface StackState {
   flink: { restUrl: string; version: string; savepointDir: string; checkpointDir: string };
   kube: { server: string; kubeconfig: string; auditLog: string; podsDir: string; podNetwork: { podPrefix: string; loopbackPrefix: string } };
   logDir: string;
+  stackDir: string;
 }
 
 export const SESSION_CLUSTER_NAME = 'session';
@@ -57,6 +58,7 @@ export async function stackUp(config: StackConfig): Promise<StackState> {
     flink: { restUrl: cluster.restUrl, version: config.flink.version, savepointDir: cluster.savepointDir, checkpointDir: cluster.checkpointDir },
     kube,
     logDir: config.logDir,
+    stackDir: config.stackDir,
   };
   writeFileSync(stateFile(config), JSON.stringify(state, null, 2) + '\n');
   return state;
@@ -145,6 +147,10 @@ export function stackEnvironment(state: StackState): Record<string, string> {
     TEMPORAL_NAMESPACE: state.temporal.namespace,
     FLINKOPS_TASK_QUEUE: 'flinkops',
     KUBECONFIG: state.kube.kubeconfig,
+    // The local node serves ClusterIPs on loopback; there is no cluster DNS outside the pods.
+    FLINKOPS_SERVICE_ADDRESSING: 'cluster-ip',
+    FLINKOPS_ALLOWED_SAVEPOINT_PREFIXES: `file://${state.stackDir}`,
+    FLINKOPS_WEB_UI: state.temporal.webUi,
   };
 }
 

@@ -1,110 +1,8 @@
-import { join } from 'node:path';
-import type { FlinkRestClient } from '../../activities/flink/rest-client';
-import { FIXTURE_MAIN_CLASSES, firstCountByKey, fixtureJar, lastCountByKey, type FixtureVersion } from '../stack/fixtures';
+import { firstCountByKey, lastCountByKey } from '../stack/fixtures';
+import { readCounters } from '../stack/fixture-jobs';
 import { waitFor } from '../stack/wait';
-import { fixtureArgs, randomJobId, readCounters, waitForJobState, waitForRecords } from './flink-jobs';
-import { applyManifest, createNamespace, deleteNamespace, kubeClients, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods, type KubeTestClients } from './kube';
-import { runCli, startWorker, type CliResult, type WorkerHandle } from './processes';
-import { testStack, type TestStack } from './stack';
 
-/**
- * What the operation tests share: a namespace on the local Kubernetes, a worker process pointed at it, the CLI,
- * and fixture-job helpers. Each test file gets its own namespace and task queue.
- */
-export class OperationHarness {
-  readonly stack: TestStack = testStack();
-  readonly kube: KubeTestClients = kubeClients(this.stack.state);
-  readonly taskQueue: string;
-  namespace = '';
-  dataDir = '';
-  worker?: WorkerHandle;
-
-  constructor(private readonly name: string) {
-    this.taskQueue = `${name}-${Date.now()}`;
-  }
-
-  async setUp(): Promise<void> {
-    this.namespace = await createNamespace(this.kube, this.name);
-    this.dataDir = this.stack.tempDir(this.name);
-    this.worker = await this.startWorker();
-  }
-
-  async tearDown(): Promise<void> {
-    await this.worker?.stop();
-    await deleteNamespace(this.kube, this.namespace);
-  }
-
-  workerEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return {
-      ...this.stack.temporalEnv(this.taskQueue),
-      KUBECONFIG: this.stack.state.kube.kubeconfig,
-      FLINKOPS_SERVICE_ADDRESSING: 'cluster-ip',
-      FLINKOPS_ALLOWED_SAVEPOINT_PREFIXES: `file://${this.stack.config.stackDir}`,
-      ...extra,
-    };
-  }
-
-  startWorker(extra: NodeJS.ProcessEnv = {}): Promise<WorkerHandle> {
-    return startWorker(this.workerEnv(extra), this.stack.config.logDir);
-  }
-
-  async restartWorker(extra: NodeJS.ProcessEnv = {}): Promise<void> {
-    await this.worker?.stop();
-    this.worker = await this.startWorker(extra);
-  }
-
-  cli(args: string[], timeoutMs?: number): Promise<CliResult> {
-    return runCli(args, this.stack.temporalEnv(this.taskQueue), timeoutMs);
-  }
-
-  /** A session cluster from the Bitnami-shaped fixture; returns a REST client through its Service. */
-  async sessionCluster(name = 'flink', slots = 8): Promise<FlinkRestClient> {
-    await applyManifest(this.kube, 'session-cluster.yaml', sessionClusterVariables(this.namespace, join(this.dataDir, name), { NAME: name, TASK_SLOTS: slots }));
-    await waitForReadyPods(this.kube, this.namespace, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`, 1);
-    const flink = perRequestConnectionClient(await serviceUrl(this.kube, this.namespace, `${name}-jobmanager`));
-    await waitFor(async () => (await flink.overview())['slots-total'] >= slots, { timeoutMs: 90_000, description: 'task slots' });
-    return flink;
-  }
-
-  /** An application cluster running a fixture version; the job writes to the returned output file. */
-  async applicationCluster(name: string, version: FixtureVersion): Promise<{ flink: FlinkRestClient; output: string; jobId: string }> {
-    const output = join(this.dataDir, `${name}.tsv`);
-    const jobId = randomJobId();
-    await applyManifest(this.kube, 'application-cluster.yaml', {
-      NAME: name,
-      NAMESPACE: this.namespace,
-      IMAGE: `fixture-job:${version}`,
-      DATA_DIR: join(this.dataDir, name),
-      OUTPUT: output,
-      JOB_ID: jobId,
-    });
-    await waitForReadyPods(this.kube, this.namespace, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`, 1);
-    const flink = perRequestConnectionClient(await serviceUrl(this.kube, this.namespace, `${name}-jobmanager`));
-    await waitForJobState(flink, jobId, 'RUNNING', 120_000);
-    await waitForRecords(output, version, 8, 120_000);
-    return { flink, output, jobId };
-  }
-
-  /** Runs a fixture version as a named job on a session cluster and waits for its first output. */
-  async submitJob(flink: FlinkRestClient, version: FixtureVersion, jobName: string, extra: { snapshotDelayMs?: number; checkpointIntervalMs?: number } = {}): Promise<{ jobId: string; output: string; args: string[] }> {
-    const output = join(this.dataDir, `${jobName}.tsv`);
-    const args = [...fixtureArgs({ output, jobName, checkpointIntervalMs: extra.checkpointIntervalMs }), ...(extra.snapshotDelayMs ? ['--snapshot-delay', String(extra.snapshotDelayMs)] : [])];
-    const jarId = await flink.uploadJar(fixtureJar(version));
-    const jobId = await flink.runJar(jarId, { jobId: randomJobId(), entryClass: FIXTURE_MAIN_CLASSES[version], programArgs: args });
-    await waitForJobState(flink, jobId, 'RUNNING');
-    await waitForRecords(output, version, 8);
-    return { jobId, output, args };
-  }
-
-  /** CLI arguments that tell flinkops how the running v1 job was deployed (it has no record of it yet). */
-  fromArgs(args: string[]): string[] {
-    return ['--from-jar', fixtureJar('v1'), ...args.flatMap((a) => ['--from-arg', a])];
-  }
-
-  async runningJobs(flink: FlinkRestClient, name?: string): Promise<string[]> {
-    return (await flink.listJobs()).filter((j) => j.state === 'RUNNING' && (!name || j.name === name)).map((j) => j.jid);
-  }
-}
+export { OperationHarness } from '../stack/harness';
 
 /**
  * State continued from `from` to `to`: each key's first count in `to` (among the lines after `sinceLine`) follows
@@ -147,4 +45,3 @@ export function lineCount(output: string): number {
   return readCounters(output).length;
 }
 
-export type { TestStack };

@@ -109,6 +109,13 @@ describe('preflight', () => {
     if (decision.kind === 'proceed') expect(decision.plan.warnings.join()).toMatch(/RollingUpdate strategy/);
   });
 
+  test('verification waits for at least two checkpoint intervals, and the plan says so', () => {
+    const slow = sessionSnapshot({ job: job({ checkpointing: { intervalMs: 300_000, timeoutMs: 600_000, retainedOnCancellation: true } }) });
+    const decision = decidePreflight(slow, request({ timeouts: { verify: '1m' } }), policy);
+    expect(decision.kind === 'proceed' && decision.plan.verifyTimeoutMs).toBe(660_000);
+    expect(decision.kind === 'proceed' && decision.plan.warnings.join()).toMatch(/verification waits up to 11m \(not 1m\)/);
+  });
+
   test('stateless mode needs neither checkpointing nor a savepoint directory, and says it drops state', () => {
     const decision = decidePreflight(sessionSnapshot({ job: job({ checkpointing: undefined }), clusterConfig: {} }), request({ mode: 'stateless' }), policy);
     expect(decision.kind).toBe('proceed');

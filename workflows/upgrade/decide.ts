@@ -30,6 +30,8 @@ export interface UpgradePlan {
   savepointDir?: string;
   allowNonRestoredState: boolean;
   checkpointingEnabled: boolean;
+  /** Verification must see a checkpoint after the restore, so it waits at least about two checkpoint intervals. */
+  verifyTimeoutMs: number;
   steps: string[];
   checks: PreflightCheck[];
   warnings: string[];
@@ -134,12 +136,20 @@ export function decidePreflight(snapshot: TargetSnapshot, request: UpgradeReques
     savepointDir,
     allowNonRestoredState: request.allowNonRestoredState,
     checkpointingEnabled: job.checkpointing !== undefined,
+    verifyTimeoutMs: verifyTimeout(request, job, warnings),
     steps: [],
     checks,
     warnings,
   };
   plan.steps = describeSteps(plan, snapshot, request);
   return { kind: 'proceed', plan };
+}
+
+function verifyTimeout(request: UpgradeRequest, job: JobSnapshot, warnings: string[]): number {
+  const needed = job.checkpointing && request.mode !== 'stateless' ? 2 * job.checkpointing.intervalMs + 60_000 : 0;
+  if (needed <= request.timeouts.verify) return request.timeouts.verify;
+  warnings.push(`verification waits up to ${formatDuration(needed)} (not ${formatDuration(request.timeouts.verify)}): the job checkpoints only every ${formatDuration(job.checkpointing!.intervalMs)}`);
+  return needed;
 }
 
 /** An upgrade that only names the new jar or image keeps the rest (entry class, arguments) of the running version. */

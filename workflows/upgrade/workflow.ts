@@ -12,6 +12,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { PreparedVersion } from '../../activities/targets/adapter';
 import type { VerifyResult } from '../../activities/verify';
 import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { formatDuration } from '../model/durations';
@@ -81,6 +82,7 @@ class Upgrade {
   private newJobId?: string;
   private locked = false;
   private checkpointTimeoutMs?: number;
+  private prepared?: PreparedVersion;
 
   constructor(private readonly request: UpgradeRequest) {
     const now = Date.now();
@@ -164,22 +166,30 @@ class Upgrade {
       throw ApplicationFailure.nonRetryable(message, 'UpgradeAborted');
     }
 
+    // Anything that can happen while the old job still runs (uploading the new jar) is not downtime.
+    this.prepared = await withSummary('prepareVersion', QUICK, `prepare ${describeVersion(plan.to)}`, {
+      cluster: request.cluster,
+      restUrl: request.restUrl,
+      version: plan.to,
+    });
     const restore = await this.stopOldJob(plan);
     if (restore.kind === 'nothing-changed') {
       await this.finish('nothing-changed', restore.reason, this.newJobId ? { version: plan.from, jobId: this.newJobId } : undefined);
       throw ApplicationFailure.nonRetryable(`nothing changed: ${restore.reason}`, 'SavepointFailed');
     }
     this.restore = restore;
-    if (restore.kind !== 'empty-state') {
-      this.progress.savepoint = restore.path;
-      await quickActivities.recordRestorePoint({
-        identity: this.identity(),
-        point: { path: restore.path, at: new Date().toISOString(), workflowId: this.workflowId, operation: 'upgrade' },
-        currentVersion: plan.from,
-      });
-    }
-
-    const failure = await this.deployAndVerify('redeploying', 'verifying', plan.to, plan.allowNonRestoredState);
+    if (restore.kind !== 'empty-state') this.progress.savepoint = restore.path;
+    // The restore point is recorded (so retention never disposes of it) while the new version deploys: the job's
+    // lock keeps retention away until then, and the job is down meanwhile.
+    const recording =
+      restore.kind === 'empty-state'
+        ? Promise.resolve()
+        : quickActivities.recordRestorePoint({
+            identity: this.identity(),
+            point: { path: restore.path, at: new Date().toISOString(), workflowId: this.workflowId, operation: 'upgrade' },
+            currentVersion: plan.from,
+          });
+    const [failure] = await Promise.all([this.deployAndVerify('redeploying', 'verifying', plan.to, plan.allowNonRestoredState), recording]);
     if (!failure) {
       const message = `upgraded ${plan.jobName} to ${describeVersion(plan.to)}${restore.kind === 'empty-state' ? ' without state' : ` from ${restore.path}`}`;
       await this.finish('succeeded', message, { version: plan.to, jobId: this.newJobId! });
@@ -273,10 +283,13 @@ class Upgrade {
     this.progress.newJobId = jobId;
     this.step(deployStep, `deploying ${describeVersion(version)} as job ${jobId}${restorePath ? ` from ${restorePath}` : ' without state'}`);
     try {
+      const prepared = version === this.plan?.to ? this.prepared : undefined;
+      this.prepared = undefined;
       await withSummary('deployVersion', polling(request.timeouts.deploy), `deploy ${describeVersion(version)}`, {
         cluster: request.cluster,
         restUrl: request.restUrl,
         version,
+        prepared,
         restore: { path: restorePath, allowNonRestoredState },
         jobId,
         timeoutMs: request.timeouts.deploy,
@@ -286,14 +299,14 @@ class Upgrade {
       return `deploying ${describeVersion(version)} failed: ${failureMessage(error)}`;
     }
     this.step(verifyStep, `verifying job ${jobId}`);
-    const result: VerifyResult = await withSummary('verifyDeployment', polling(request.timeouts.verify), `verify job ${jobId}`, {
+    const result: VerifyResult = await withSummary('verifyDeployment', polling(this.plan!.verifyTimeoutMs + request.stabilityWindow), `verify job ${jobId}`, {
       cluster: request.cluster,
       restUrl: request.restUrl,
       jobId,
       expectedRestorePath: restorePath,
       checkpointingEnabled: this.plan!.checkpointingEnabled,
       stabilityWindowMs: request.stabilityWindow,
-      timeoutMs: request.timeouts.verify + request.stabilityWindow,
+      timeoutMs: this.plan!.verifyTimeoutMs + request.stabilityWindow,
     });
     if (result.verified) {
       this.verification = result.summary;
@@ -358,6 +371,10 @@ class Upgrade {
 
   private async finish(outcome: string, message: string, running?: { version: VersionSpec; jobId: string }): Promise<void> {
     this.step('done', `${outcome}: ${message}`);
+    if (this.prepared) {
+      await quickActivities.discardPreparedVersion({ cluster: this.request.cluster, restUrl: this.request.restUrl, prepared: this.prepared });
+      this.prepared = undefined;
+    }
     const plan = this.plan!;
     const savepoint = this.restore && this.restore.kind !== 'empty-state' ? this.restore.path : undefined;
     await quickActivities.recordOutcome({

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { FlinkRestClient } from '../../activities/flink/rest-client';
-import { applyObjects, renderManifest } from '../stack/kube/manifests';
-import type { StackState } from '../stack/stack';
-import { waitFor } from '../stack/wait';
+import { FlinkRestClient } from '../../../activities/flink/rest-client';
+import { applyObjects, renderManifest } from './manifests';
+import type { StackState } from '../stack';
+import { waitFor } from '../wait';
 
 export interface KubeTestClients {
   kc: KubeConfig;

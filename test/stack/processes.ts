@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot } from '../stack/config';
-import { terminateGroup } from '../stack/daemon';
-import { waitFor } from '../stack/wait';
+import { findRepoRoot } from './config';
+import { terminateGroup } from './daemon';
+import { waitFor } from './wait';
 
 const repoRoot = findRepoRoot();
 

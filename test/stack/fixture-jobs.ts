@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
-import { FIXTURE_MAIN_CLASSES, fixtureJar, parseCounterOutput, type CounterRecord, type FixtureVersion } from '../stack/fixtures';
-import { waitFor } from '../stack/wait';
+import { FIXTURE_MAIN_CLASSES, fixtureJar, parseCounterOutput, type CounterRecord, type FixtureVersion } from './fixtures';
+import { waitFor } from './wait';
 
 export function randomJobId(): string {
   return randomBytes(16).toString('hex');
