@@ -38,14 +38,13 @@ async function main(): Promise<void> {
 
   const output = join(dataDir, 'counter.tsv');
   const args = ['--output', output, '--job-name', JOB];
-  let running = (await flink.listJobs()).find((j) => j.name === JOB && j.state === 'RUNNING');
+  const running = (await flink.listJobs()).some((j) => j.name === JOB && j.state === 'RUNNING');
   if (!running) {
     step('running the v1 fixture job (a keyed counter) on it');
     const jarId = await flink.uploadJar(fixtureJar('v1'));
     const jobId = await flink.runJar(jarId, { jobId: randomJobId(), entryClass: FIXTURE_MAIN_CLASSES.v1, programArgs: args });
     await waitForJobState(flink, jobId, 'RUNNING');
     await waitForRecords(output, 'v1', 20);
-    running = (await flink.listJobs()).find((j) => j.jid === jobId);
   }
   const fromVersion = readCounters(output).at(-1)?.version === 'v2' ? 'v2' : 'v1';
   const toVersion = fromVersion === 'v1' ? 'v2' : 'v1';
