@@ -2,6 +2,7 @@ import type { WorkerSettings } from '../config/worker';
 import { createClusterInfoActivities } from './cluster-info';
 import type { ActivityContext } from './context';
 import { createDeployActivities } from './deploy';
+import { createFleetActivities } from './fleet';
 import { failpointDelays } from './failpoints';
 import { FlinkRestClient } from './flink/rest-client';
 import { createJobControlActivities } from './job-control';
@@ -9,6 +10,7 @@ import { kubeClients } from './kube/clients';
 import { createLockActivities } from './locks';
 import { createObserveActivities } from './observe';
 import { createRecordActivities } from './records';
+import { createSavepointActivities } from './savepoints';
 import { createVerifyActivities } from './verify';
 
 export type { ActivityContext } from './context';
@@ -32,6 +34,8 @@ export function createActivities(ctx: ActivityContext) {
     ...createVerifyActivities(ctx),
     ...createRecordActivities(ctx),
     ...createLockActivities(ctx),
+    ...createSavepointActivities(ctx),
+    ...createFleetActivities(ctx),
   };
 }
 

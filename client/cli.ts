@@ -3,6 +3,8 @@ import { Command, Option } from 'commander';
 import { temporalSettingsFromEnv, type TemporalSettings } from '../config/temporal';
 import type { clusterInfoWorkflow } from '../workflows';
 import { abortCommand, approveCommand, cancelCommand, statusCommand } from './commands/operate';
+import { savepointCommand } from './commands/savepoint';
+import { scheduleCommand } from './commands/schedule';
 import { upgradeCommand } from './commands/upgrade';
 import { connectClient } from './connect';
 import type { CliContext } from './context';
@@ -53,6 +55,8 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
   program.addCommand(approveCommand(context));
   program.addCommand(abortCommand(context));
   program.addCommand(cancelCommand(context));
+  program.addCommand(savepointCommand(context));
+  program.addCommand(scheduleCommand(context));
 
   return { program, close: async () => connection?.close() };
 }

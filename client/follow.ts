@@ -12,6 +12,7 @@ export interface StepReport {
 const FAILURE_EXIT: Record<string, number> = {
   InvalidRequest: EXIT.invalid,
   PreflightRefused: EXIT.invalid,
+  SavepointPreflightFailed: EXIT.invalid,
   UpgradeAborted: EXIT.aborted,
 };
 

@@ -1,3 +1,5 @@
 export { clusterInfoWorkflow } from './cluster-info/workflow';
 export { upgradeWorkflow } from './upgrade/workflow';
 export { describeTargetWorkflow } from './describe/workflow';
+export { savepointWorkflow } from './savepoint/workflow';
+export { fleetSavepointWorkflow } from './savepoint/fleet';

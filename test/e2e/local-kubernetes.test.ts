@@ -47,10 +47,11 @@ test('the session-cluster manifests give Running, Ready pods and a Flink REST AP
   expect(slices.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses))).toEqual([jobManager!.status!.podIP]);
 
   const flink = perRequestConnectionClient(await serviceUrl(kube, ns, 'flink-jobmanager'));
+  // A TaskManager registers first and reports its slots a moment later.
   const overview = await waitFor(async () => {
     const o = await flink.overview();
-    return o.taskmanagers === 1 ? o : undefined;
-  }, { timeoutMs: 60_000, description: 'the TaskManager to register' });
+    return o.taskmanagers === 1 && o['slots-total'] > 0 ? o : undefined;
+  }, { timeoutMs: 60_000, description: 'the TaskManager and its slots to register' });
   expect(overview['slots-total']).toBe(4);
   expect(overview['flink-version']).toBe('1.20.5');
 

@@ -4,11 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_FLINK_VERSION } from './flink/distribution';
 
 /**
- * Where the local stack lives and which ports it uses. Three profiles: `demo` (the README's first command,
- * the usual ports), `test` (the test suite) and `bench` (benchmarks), on different ports and addresses so they can
- * run at once. Every value can be overridden through the environment variable named next to it.
+ * Where the local stack lives and which ports it uses. Four profiles: `demo` (the README's first command,
+ * the usual ports), `test` (the test suite), `bench` (benchmarks) and `scratch` (a second test run beside the first,
+ * FLINKOPS_TEST_PROFILE=scratch), on different ports and addresses so they can run at once. Every value can be
+ * overridden through the environment variable named next to it.
  */
-export type StackProfile = 'demo' | 'test' | 'bench';
+export type StackProfile = 'demo' | 'test' | 'bench' | 'scratch';
 
 export interface StackConfig {
   profile: StackProfile;
@@ -77,7 +78,22 @@ const PROFILE_DEFAULTS: Record<StackProfile, ProfileDefaults> = {
     podPrefix: '10.246',
     loopbackPrefix: '127.246',
   },
+  scratch: {
+    temporalPort: 37233,
+    temporalUiPort: 38233,
+    flinkAddress: '127.0.30.1',
+    apiServerPort: 36443,
+    etcdClientPort: 32379,
+    serviceCidr: '127.99.0.0/16',
+    podPrefix: '10.247',
+    loopbackPrefix: '127.247',
+  },
 };
+
+/** The profile the test suite runs on: `test`, or another one (FLINKOPS_TEST_PROFILE) to run two suites at once. */
+export function testProfile(env: NodeJS.ProcessEnv = process.env): StackProfile {
+  return parseProfile(env.FLINKOPS_TEST_PROFILE ?? 'test');
+}
 
 export function findRepoRoot(start: string = __dirname): string {
   for (let dir = resolve(start); ; dir = dirname(dir)) {
@@ -129,8 +145,8 @@ export function loadStackConfig(profile?: StackProfile, env: NodeJS.ProcessEnv =
 }
 
 function parseProfile(value: string): StackProfile {
-  if (value === 'demo' || value === 'test' || value === 'bench') return value;
-  throw new Error(`FLINKOPS_STACK_PROFILE must be "demo", "test" or "bench", got "${value}"`);
+  if (value === 'demo' || value === 'test' || value === 'bench' || value === 'scratch') return value;
+  throw new Error(`stack profile must be "demo", "test", "bench" or "scratch", got "${value}"`);
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

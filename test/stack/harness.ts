@@ -5,7 +5,7 @@ import { FIXTURE_MAIN_CLASSES, fixtureJar, type FixtureVersion } from './fixture
 import { openStack, type TestStack } from './handle';
 import { applyManifest, createNamespace, deleteNamespace, kubeClients, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods, type KubeTestClients } from './kube/helpers';
 import { runCli, startWorker, type CliResult, type WorkerHandle } from './processes';
-import type { StackProfile } from './config';
+import { testProfile, type StackProfile } from './config';
 import { waitFor } from './wait';
 
 /**
@@ -22,7 +22,7 @@ export class OperationHarness {
 
   constructor(
     private readonly name: string,
-    profile: StackProfile = 'test',
+    profile: StackProfile = testProfile(),
   ) {
     this.stack = openStack(profile);
     this.kube = kubeClients(this.stack.state);

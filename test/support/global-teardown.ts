@@ -1,6 +1,6 @@
-import { loadStackConfig } from '../stack/config';
+import { loadStackConfig, testProfile } from '../stack/config';
 import { stackDown } from '../stack/stack';
 
 export default async function globalTeardown(): Promise<void> {
-  await stackDown(loadStackConfig('test'));
+  await stackDown(loadStackConfig(testProfile()));
 }

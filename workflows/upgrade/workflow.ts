@@ -188,6 +188,7 @@ class Upgrade {
             identity: this.identity(),
             point: { path: restore.path, at: new Date().toISOString(), workflowId: this.workflowId, operation: 'upgrade' },
             currentVersion: plan.from,
+            isSavepoint: restore.kind === 'savepoint',
           });
     const [failure] = await Promise.all([this.deployAndVerify('redeploying', 'verifying', plan.to, plan.allowNonRestoredState), recording]);
     if (!failure) {
@@ -243,6 +244,7 @@ class Upgrade {
       identity: this.identity(),
       point: { path: location, at: new Date().toISOString(), workflowId: this.workflowId, operation: 'rollback' },
       currentVersion: plan.from,
+      isSavepoint: true,
     });
     const failure = await this.deployAndVerify('rolling-back', 'verifying-rollback', plan.from, false);
     if (failure) return this.rollbackFailed(`${timeout}, then the savepoint completed after all (${location})`, failure);

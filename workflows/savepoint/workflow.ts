@@ -1,0 +1,164 @@
+import { ApplicationFailure, CancellationScope, defineQuery, log, setCurrentDetails, setHandler, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { RecordIdentity } from '../../activities/records';
+import type { DisposalResult } from '../../activities/savepoints';
+import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
+import { formatDuration } from '../model/durations';
+import { lockScopeFor } from '../model/locks';
+import { jobKeyFor } from '../model/target';
+import type { SavepointEntry } from '../model/record';
+import { FLINK_JOB } from '../search-attributes';
+import { decideRetention, decideSavepointPreflight, type SavepointPlan } from './decide';
+import { parseSavepointRequest, type SavepointRequest, type SavepointRequestInput } from './request';
+
+export interface SavepointResult {
+  outcome: 'completed' | 'skipped';
+  message: string;
+  savepoint?: SavepointEntry;
+  disposed: string[];
+  /** Disposals that failed; they stay in the job's record and are retried by the next run. */
+  disposalFailures: { path: string; error: string }[];
+  kept: string[];
+}
+
+export interface SavepointProgress {
+  step: string;
+  message: string;
+  history: { step: string; at: number; message: string }[];
+}
+
+export const getSavepointProgressQuery = defineQuery<SavepointProgress>('getSavepointProgress');
+
+/**
+ * One savepoint of a running job (it keeps running): preflight (skip when the job is not running, another flinkops
+ * operation holds it, or inside a blackout window), trigger and poll in one heartbeating activity, record it on
+ * the job's record, then apply retention.
+ */
+export async function savepointWorkflow(input: SavepointRequestInput): Promise<SavepointResult> {
+  const parsed = parseSavepointRequest(input);
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(`invalid savepoint request: ${parsed.problem}`, 'InvalidRequest');
+  return new SavepointRun(parsed.request).run();
+}
+
+class SavepointRun {
+  private readonly workflowId = workflowInfo().workflowId;
+  private readonly progress: SavepointProgress = { step: 'preflight', message: 'starting', history: [] };
+
+  constructor(private readonly request: SavepointRequest) {
+    setHandler(getSavepointProgressQuery, () => this.progress);
+  }
+
+  async run(): Promise<SavepointResult> {
+    const request = this.request;
+    this.step('preflight', `observing ${request.cluster.namespace}/${request.cluster.name}`);
+    const [policy, snapshot] = await Promise.all([
+      quickActivities.getOperationPolicy(),
+      withSummary('observeTarget', QUICK, 'observe cluster and job', { cluster: request.cluster, job: request.job, restUrl: request.restUrl }),
+    ]);
+    const decision = decideSavepointPreflight(snapshot, request, policy.allowedSavepointPrefixes, new Date());
+    if (decision.kind === 'fail') {
+      this.step('done', `failed: ${decision.reason}`);
+      throw ApplicationFailure.nonRetryable(`savepoint not taken: ${decision.reason}`, 'SavepointPreflightFailed');
+    }
+    if (decision.kind === 'skip') {
+      const job = snapshot.job && snapshot.kind ? { kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
+      return this.skip(decision.reason, job);
+    }
+    const plan = decision.plan;
+    upsertSearchAttributes([{ key: FLINK_JOB, value: plan.jobName }]);
+
+    const scope = lockScopeFor(plan.kind, request.cluster, plan.jobKey);
+    const lock = await quickActivities.acquireOperationLock({ scope, workflowId: this.workflowId, operation: 'savepoint' });
+    if (!lock.acquired) return this.skip(`another flinkops operation holds the job: ${lock.holder.operation} ${lock.holder.workflowId}`, plan);
+    try {
+      return await this.take(plan);
+    } finally {
+      await CancellationScope.nonCancellable(() => quickActivities.releaseOperationLock({ scope, workflowId: this.workflowId }));
+    }
+  }
+
+  private async take(plan: SavepointPlan): Promise<SavepointResult> {
+    const request = this.request;
+    const identity = this.identity(plan);
+    this.step('savepoint', `savepoint of ${plan.jobId} into ${plan.savepointDir}`);
+    const startedAt = Date.now();
+    const outcome = await withSummary('triggerSavepoint', polling(request.timeout), `savepoint of ${plan.jobId}`, {
+      cluster: request.cluster,
+      restUrl: request.restUrl,
+      jobId: plan.jobId,
+      triggerId: uuid4().replace(/-/g, ''),
+      targetDirectory: plan.savepointDir,
+      timeoutMs: request.timeout,
+    });
+    if (outcome.status !== 'completed') {
+      const message = `savepoint of ${plan.jobName} failed: ${outcome.reason}; the job keeps running`;
+      this.step('done', message);
+      await this.note(identity, 'failed', message, 'Warning', 'SavepointFailed');
+      throw ApplicationFailure.nonRetryable(message, 'SavepointFailed');
+    }
+    const durationMs = Date.now() - startedAt;
+    const sizeBytes = await quickActivities.savepointSize({ path: outcome.location });
+    const entry: SavepointEntry = {
+      path: outcome.location,
+      at: new Date().toISOString(),
+      jobId: plan.jobId,
+      trigger: request.trigger,
+      workflowId: this.workflowId,
+      durationMs,
+      ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+    };
+    const record = await quickActivities.recordSavepoint({ identity, entry });
+
+    this.step('retention', 'applying retention');
+    const retention = decideRetention(record, request.retention, Date.now());
+    const toDispose = [...retention.dispose.map((d) => d.entry.path), ...record.pendingDisposals.map((p) => p.path)];
+    let disposals: DisposalResult = { disposed: [], failed: [] };
+    if (toDispose.length > 0) {
+      disposals = await withSummary('disposeSavepoints', polling(300_000), `dispose of ${toDispose.length} savepoint(s)`, {
+        cluster: request.cluster,
+        restUrl: request.restUrl,
+        paths: [...new Set(toDispose)],
+      });
+      await quickActivities.recordDisposals({ identity, result: disposals });
+    }
+    const size = sizeBytes !== undefined ? `, ${(sizeBytes / 1024).toFixed(1)} KiB` : '';
+    const failures = disposals.failed.length > 0 ? `; ${disposals.failed.length} disposal(s) failed and will be retried: ${disposals.failed.map((f) => `${f.path}: ${f.error}`).join('; ')}` : '';
+    const message = `savepoint ${entry.path} (${formatDuration(durationMs)}${size}); disposed of ${disposals.disposed.length}, keeping ${retention.keep.length}${failures}`;
+    this.step('done', message);
+    await this.note(identity, 'completed', message, disposals.failed.length > 0 ? 'Warning' : 'Normal', disposals.failed.length > 0 ? 'SavepointDisposalFailed' : 'SavepointCompleted', entry.path);
+    return {
+      outcome: 'completed',
+      message,
+      savepoint: entry,
+      disposed: disposals.disposed.map((d) => d.path),
+      disposalFailures: disposals.failed,
+      kept: retention.keep.map((k) => k.path),
+    };
+  }
+
+  /** A skip is not a failure: the reason goes to the result (Temporal UI), the job's record and an event. */
+  private async skip(reason: string, job?: Pick<SavepointPlan, 'kind' | 'jobName' | 'jobId' | 'jobKey'>): Promise<SavepointResult> {
+    this.step('done', `skipped: ${reason}`);
+    if (job) await this.note(this.identity(job), 'skipped', reason, 'Normal', 'SavepointSkipped');
+    return { outcome: 'skipped', message: `skipped: ${reason}`, disposed: [], disposalFailures: [], kept: [] };
+  }
+
+  private async note(identity: RecordIdentity, outcome: string, message: string, type: 'Normal' | 'Warning', reason: string, savepoint?: string): Promise<void> {
+    await quickActivities.recordOutcome({
+      identity,
+      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: `savepoint (${this.request.trigger})`, outcome, savepoint, jobId: identity.jobId, message },
+    });
+    await quickActivities.emitClusterEvent({ cluster: this.request.cluster, type, reason, action: 'Savepoint', note: `${message} (${this.workflowId})` });
+  }
+
+  private identity(plan: Pick<SavepointPlan, 'kind' | 'jobKey' | 'jobName' | 'jobId'>): RecordIdentity {
+    return { cluster: this.request.cluster, kind: plan.kind, jobKey: plan.jobKey, jobName: plan.jobName, jobId: plan.jobId };
+  }
+
+  private step(step: string, message: string): void {
+    this.progress.step = step;
+    this.progress.message = message;
+    this.progress.history.push({ step, at: Date.now(), message });
+    setCurrentDetails(`**${step}**: ${message}`);
+    log.info(`savepoint ${step}: ${message}`);
+  }
+}
