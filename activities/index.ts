@@ -10,6 +10,7 @@ import { kubeClients } from './kube/clients';
 import { createLockActivities } from './locks';
 import { createObserveActivities } from './observe';
 import { createRecordActivities } from './records';
+import { createRemediationActivities } from './remediation';
 import { createSavepointActivities } from './savepoints';
 import { createVerifyActivities } from './verify';
 
@@ -36,6 +37,7 @@ export function createActivities(ctx: ActivityContext) {
     ...createLockActivities(ctx),
     ...createSavepointActivities(ctx),
     ...createFleetActivities(ctx),
+    ...createRemediationActivities(ctx),
   };
 }
 

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { temporalSettingsFromEnv, type TemporalSettings } from '../config/temporal';
 import type { clusterInfoWorkflow } from '../workflows';
 import { abortCommand, approveCommand, cancelCommand, statusCommand } from './commands/operate';
+import { doctorCommand, registerCommand, remediateCommand, watchCommand } from './commands/remediate';
 import { savepointCommand } from './commands/savepoint';
 import { scheduleCommand } from './commands/schedule';
 import { upgradeCommand } from './commands/upgrade';
@@ -57,6 +58,10 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
   program.addCommand(cancelCommand(context));
   program.addCommand(savepointCommand(context));
   program.addCommand(scheduleCommand(context));
+  program.addCommand(doctorCommand(context));
+  program.addCommand(remediateCommand(context));
+  program.addCommand(watchCommand(context));
+  program.addCommand(registerCommand(context));
 
   return { program, close: async () => connection?.close() };
 }

@@ -7,8 +7,10 @@ export const EXIT = {
   invalid: 2,
   /** A person (or the approval timeout) aborted the operation before it changed anything. */
   aborted: 3,
-  /** The same operation on the same target is already running. */
+  /** The same operation on the same target is already running (remediate: another operation holds the cluster). */
   alreadyRunning: 4,
+  /** `flinkops doctor` found problems (nothing was changed). */
+  unhealthy: 5,
 } as const;
 
 /** An error the CLI reports as one line with its exit code. */

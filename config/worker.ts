@@ -23,6 +23,15 @@ export const WorkerSettingsSchema = z.object({
     /** Savepoint and checkpoint locations flinkops may write to or restore from; empty allows any. */
     allowedPrefixes: z.array(z.string().min(1)).default([]),
   }),
+  remediation: z
+    .object({
+      /**
+       * Where escalations ("needs a human") are POSTed as JSON. Read by the activity that sends them, so the URL
+       * (which may carry a token) never appears in workflow input or history.
+       */
+      escalationWebhookUrl: z.url({ protocol: /^https?$/, message: 'FLINKOPS_ESCALATION_WEBHOOK_URL must be an http(s) URL' }).optional(),
+    })
+    .default({}),
 });
 export type WorkerSettings = z.infer<typeof WorkerSettingsSchema>;
 
@@ -36,5 +45,6 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
       clusterDomain: env.FLINKOPS_CLUSTER_DOMAIN || undefined,
     },
     savepoints: { allowedPrefixes: list(env.FLINKOPS_ALLOWED_SAVEPOINT_PREFIXES) },
+    remediation: { escalationWebhookUrl: env.FLINKOPS_ESCALATION_WEBHOOK_URL || undefined },
   });
 }

@@ -41,6 +41,11 @@ export interface JobRecord {
   jobName: string;
   currentJobId: string;
   currentVersion?: VersionSpec;
+  /**
+   * Whether remediation brings the job back when a JobManager loses it (absent: yes). `flinkops register --forget`
+   * turns it off for a job that was stopped on purpose.
+   */
+  expectRunning?: boolean;
   lastGoodSavepoint?: SavepointEntry;
   /** Savepoints an upgrade or rollback restored from: never disposed of by retention. */
   restorePoints: RestorePoint[];

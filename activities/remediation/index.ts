@@ -1,0 +1,222 @@
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { Context, sleep } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterHealthSnapshot } from '../../workflows/model/cluster-health';
+import { formatDuration } from '../../workflows/model/durations';
+import { HISTORY_LIMIT, type JobRecord } from '../../workflows/model/record';
+import { clusterKey, JOB_ID_PATTERN, jobKeyFor, type ClusterRef, type JarVersion } from '../../workflows/model/target';
+import { connectTarget, jobRecords, type ActivityContext } from '../context';
+import { TERMINAL_JOB_STATES } from '../flink/schemas';
+import { apiErrorMessage, isConflict, isNotFound } from '../kube/clients';
+import { isReadableFile } from '../targets/session-job';
+import { RemediationMemoryStore } from './memory';
+import { observeCluster, type ObserveClusterRequest } from './observe-cluster';
+import { recoveryStatus, type RecoveryTarget } from './recovery';
+
+export interface EscalationNotice {
+  cluster: ClusterRef;
+  workflowId: string;
+  trigger: 'manual' | 'watch';
+  summary: string;
+  escalation: string;
+  findings: { code: string; severity: string; subject: string; reason: string }[];
+  actions: { kind: string; target: string; detail: string }[];
+}
+
+export interface RegisterJobRequest {
+  cluster: ClusterRef;
+  restUrl?: string;
+  /** The job's name (or the key of its record). */
+  job: string;
+  /** The job's id, when it does not run now (otherwise it is looked up by name). */
+  jobId?: string;
+  version?: JarVersion;
+  /** Stop expecting the job to run: remediation no longer brings it back. */
+  forget: boolean;
+  workflowId: string;
+}
+
+const POLL_MS = 1_000;
+const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** Observe a cluster's JobManager side, act on it (scale, delete a pod, wait), remember what was done, escalate. */
+export function createRemediationActivities(ctx: ActivityContext) {
+  const memory = () => new RemediationMemoryStore(ctx.kube);
+
+  return {
+    /** Read-only: the snapshot a diagnosis is made from. */
+    async observeClusterHealth(request: ObserveClusterRequest): Promise<ClusterHealthSnapshot> {
+      return observeCluster(ctx, request);
+    },
+
+    /** Sets the JobManager Deployment's replicas (merge patch of spec.replicas: repeating it changes nothing). */
+    async scaleJobManager(request: { cluster: ClusterRef; deployment: string; replicas: number }): Promise<{ previous: number }> {
+      const { namespace } = request.cluster;
+      const deployment = await ctx.kube.apps.readNamespacedDeployment({ name: request.deployment, namespace });
+      const previous = deployment.spec?.replicas ?? 1;
+      if (previous !== request.replicas) {
+        await ctx.kube.apps.patchNamespacedDeployment(
+          { name: request.deployment, namespace, body: { spec: { replicas: request.replicas } }, fieldManager: 'flinkops' },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      }
+      return { previous };
+    },
+
+    /**
+     * Deletes one JobManager pod (only the pod with that uid: a replacement is left alone). The deletion is
+     * remembered first, so the once-per-window rule holds even if the worker dies right after.
+     */
+    async deleteJobManagerPod(request: { cluster: ClusterRef; pod: string; uid: string; workflowId: string }): Promise<{ deleted: boolean }> {
+      await memory().update(request.cluster, (state, nowMs) => {
+        if (!state.podDeletions.some((d) => d.pod === request.pod && d.workflowId === request.workflowId)) {
+          state.podDeletions.push({ at: nowMs, pod: request.pod, workflowId: request.workflowId });
+        }
+      });
+      try {
+        await ctx.kube.core.deleteNamespacedPod({ name: request.pod, namespace: request.cluster.namespace, body: { preconditions: { uid: request.uid } } });
+        return { deleted: true };
+      } catch (error) {
+        if (isNotFound(error) || isConflict(error)) return { deleted: false };
+        throw error;
+      }
+    },
+
+    /**
+     * Waits (heartbeating) until the JobManager is back: desired pods ready, REST answering, a fresh HA leader when
+     * asked, the given jobs RUNNING. Never throws for "not yet": the workflow diagnoses again either way.
+     */
+    async awaitClusterRecovery(
+      request: { cluster: ClusterRef; restUrl?: string; timeoutMs: number; stopWhenStuck: boolean } & RecoveryTarget,
+    ): Promise<{ recovered: boolean; detail: string; waitedMs: number; stuck?: string }> {
+      const startedAt = Date.now();
+      let detail = 'not observed yet';
+      // One observation may wait for a hanging JobManager longer than the heartbeat timeout.
+      const activity = Context.current();
+      const heartbeats = setInterval(() => activity.heartbeat(detail), 5_000);
+      try {
+        for (;;) {
+          let stuck: string | undefined;
+          try {
+            const snapshot = await observeCluster(ctx, { cluster: request.cluster, restUrl: request.restUrl, light: true, jobIds: request.jobIds });
+            const status = recoveryStatus(snapshot, request);
+            detail = status.detail;
+            if (status.recovered) return { recovered: true, detail, waitedMs: Date.now() - startedAt };
+            stuck = status.stuck;
+          } catch (error) {
+            detail = apiErrorMessage(error);
+          }
+          if (stuck && request.stopWhenStuck) return { recovered: false, detail, stuck, waitedMs: Date.now() - startedAt };
+          if (Date.now() - startedAt > request.timeoutMs) {
+            return { recovered: false, detail: `not recovered within ${formatDuration(request.timeoutMs)}: ${detail}`, waitedMs: Date.now() - startedAt, ...(stuck ? { stuck } : {}) };
+          }
+          activity.heartbeat(detail);
+          await sleep(POLL_MS);
+        }
+      } finally {
+        clearInterval(heartbeats);
+      }
+    },
+
+    /** A run that acts counts against the cluster's rate limit (once per run). */
+    async recordRemediationRun(request: { cluster: ClusterRef; workflowId: string }): Promise<{ lastHour: number }> {
+      return memory().update(request.cluster, (state, nowMs) => {
+        if (!state.remediations.some((r) => r.workflowId === request.workflowId)) state.remediations.push({ at: nowMs, workflowId: request.workflowId });
+        return { lastHour: state.remediations.filter((r) => r.at > nowMs - 3_600_000).length };
+      });
+    },
+
+    /** Remembers an escalation; says whether to notify (a new problem, or the same one after the repeat interval). */
+    async recordEscalation(request: { cluster: ClusterRef; workflowId: string; fingerprint: string; repeatMs: number }): Promise<{ notify: boolean; previous?: { at: number; workflowId: string } }> {
+      return memory().update(request.cluster, (state, nowMs) => {
+        const previous = state.lastEscalation;
+        if (previous?.workflowId === request.workflowId) return { notify: true };
+        const repeated = previous && previous.fingerprint === request.fingerprint && nowMs - previous.at < request.repeatMs;
+        if (!repeated) state.lastEscalation = { at: nowMs, fingerprint: request.fingerprint, workflowId: request.workflowId };
+        return repeated ? { notify: false, previous: { at: previous.at, workflowId: previous.workflowId } } : { notify: true };
+      });
+    },
+
+    /**
+     * POSTs the escalation as JSON to the webhook in the worker's settings (FLINKOPS_ESCALATION_WEBHOOK_URL). The URL
+     * stays in the worker: it is never part of a workflow's input or history.
+     */
+    async notifyEscalation(notice: EscalationNotice): Promise<{ sent: boolean; detail: string }> {
+      const url = ctx.settings.remediation.escalationWebhookUrl;
+      if (!url) return { sent: false, detail: 'no escalation webhook configured' };
+      const body = { kind: 'flinkops.remediation.escalated', at: new Date().toISOString(), ...notice, cluster: clusterKey(notice.cluster) };
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
+      } catch (error) {
+        // The message names the host, never the full URL (it may carry a token).
+        throw new Error(`escalation webhook on ${new URL(url).host} not reachable: ${(error as Error).message}`, { cause: error });
+      }
+      if (!response.ok) throw new Error(`escalation webhook on ${new URL(url).host} answered HTTP ${response.status}`);
+      return { sent: true, detail: `notified the escalation webhook on ${new URL(url).host}` };
+    },
+
+    /** Tells flinkops about a job it never operated (or to stop expecting one to run), in the job's record. */
+    async registerJob(request: RegisterJobRequest): Promise<{ record: JobRecord; message: string }> {
+      const target = await connectTarget(ctx, request.cluster, request.restUrl);
+      if ('problem' in target) throw ApplicationFailure.nonRetryable(target.problem, 'RegisterRefused');
+      if (target.cluster.kind !== 'session-job') {
+        throw ApplicationFailure.nonRetryable(`${clusterKey(request.cluster)} is an application cluster: its job is part of its Deployment, there is nothing to register`, 'RegisterRefused');
+      }
+      const store = jobRecords(ctx);
+      const existing = (await store.list(request.cluster)).find((r) => r.jobName === request.job || r.jobKey === request.job);
+      const entry = (outcome: string, message: string, jobId?: string) => ({
+        at: new Date().toISOString(),
+        workflowId: request.workflowId,
+        operation: 'register',
+        outcome,
+        message,
+        ...(jobId ? { jobId } : {}),
+        ...(request.version ? { to: request.version } : {}),
+      });
+      if (request.forget) {
+        if (!existing) throw ApplicationFailure.nonRetryable(`flinkops has no record of a job "${request.job}" on ${clusterKey(request.cluster)}`, 'RegisterRefused');
+        const message = `remediation no longer brings job ${existing.jobName} back`;
+        const record = await store.update(request.cluster, existing, (r) => {
+          r.expectRunning = false;
+          pushHistory(r, entry('forgotten', message));
+        });
+        return { record, message };
+      }
+      if (!request.version) throw ApplicationFailure.nonRetryable('version: a jar is needed to register a job', 'RegisterRefused');
+      if (!(await isReadableFile(request.version.jar))) throw ApplicationFailure.nonRetryable(`jar ${request.version.jar} not found or not readable on the worker`, 'RegisterRefused');
+      const jobs = await target.flink.listJobs();
+      let jobId = request.jobId;
+      let jobName = existing?.jobName ?? request.job;
+      if (jobId) {
+        if (!JOB_ID_PATTERN.test(jobId)) throw ApplicationFailure.nonRetryable(`job id ${jobId} is not 32 hex characters`, 'RegisterRefused');
+        jobName = jobs.find((j) => j.jid === jobId)?.name ?? jobName;
+      } else {
+        const running = jobs.filter((j) => (j.name === request.job || j.jid === existing?.currentJobId) && !TERMINAL_JOB_STATES.includes(j.state));
+        if (running.length === 0) throw ApplicationFailure.nonRetryable(`no running job named "${request.job}" on ${clusterKey(request.cluster)}: pass its id with --job-id`, 'RegisterRefused');
+        if (running.length > 1) throw ApplicationFailure.nonRetryable(`${running.length} running jobs are named "${request.job}" (${running.map((j) => j.jid).join(', ')}): pass one with --job-id`, 'RegisterRefused');
+        jobId = running[0]!.jid;
+        jobName = running[0]!.name;
+      }
+      const init = { kind: 'session-job' as const, jobKey: existing?.jobKey ?? jobKeyFor(jobName), jobName, currentJobId: jobId };
+      const message = `registered job ${jobName} (${jobId}): remediation resubmits it from its newest checkpoint or savepoint if a JobManager loses it`;
+      const record = await store.update(request.cluster, init, (r) => {
+        r.currentJobId = jobId;
+        r.currentVersion = request.version;
+        r.expectRunning = true;
+        pushHistory(r, entry('registered', message, jobId));
+      });
+      return { record, message };
+    },
+  };
+}
+
+function pushHistory(record: JobRecord, entry: JobRecord['history'][number]): void {
+  record.history.push(entry);
+  if (record.history.length > HISTORY_LIMIT) record.history.splice(0, record.history.length - HISTORY_LIMIT);
+}

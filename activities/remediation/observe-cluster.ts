@@ -1,0 +1,209 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type {
+  ClusterHealthSnapshot,
+  HighAvailabilitySnapshot,
+  JobManagerPodSnapshot,
+  KnownJob,
+  LeaderSnapshot,
+  RestoreCandidate,
+  RestSnapshot,
+} from '../../workflows/model/cluster-health';
+import { emptyMemory } from '../../workflows/model/cluster-health';
+import type { JobRecord } from '../../workflows/model/record';
+import type { ClusterRef } from '../../workflows/model/target';
+import { jobRecords, operationLocks, type ActivityContext } from '../context';
+import { FlinkRestClient, FlinkRestError } from '../flink/rest-client';
+import { isNotFound } from '../kube/clients';
+import { serviceRestUrl } from '../targets/endpoint';
+import { resolveCluster, type ResolvedCluster } from '../targets/resolve';
+import { retainedCheckpoints } from './checkpoints';
+import { flinkConfigFromKubernetes, highAvailabilityOf, parseFlinkDuration } from './flink-config';
+import { RemediationMemoryStore } from './memory';
+
+export interface ObserveClusterRequest {
+  cluster: ClusterRef;
+  restUrl?: string;
+  /** The observing workflow: its own lock is not "another operation". */
+  workflowId?: string;
+  /** Only the JobManager side (pods, REST, leader, job states): for polling while waiting. */
+  light?: boolean;
+  /** Job ids whose task counts to read (light mode has no known jobs to take them from). */
+  jobIds?: string[];
+}
+
+export const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
+
+/** Read-only: every GET a diagnosis needs, nothing written. */
+export async function observeCluster(ctx: ActivityContext, request: ObserveClusterRequest): Promise<ClusterHealthSnapshot> {
+  const snapshot: ClusterHealthSnapshot = {
+    cluster: request.cluster,
+    observedAt: Date.now(),
+    pods: [],
+    taskManagerReplicas: 0,
+    ha: { mode: 'none', source: 'default' },
+    rest: { reachable: false, jobs: [] },
+    knownJobs: [],
+    memory: emptyMemory(),
+  };
+  const cluster = await resolveCluster(ctx.kube, request.cluster);
+  if ('problem' in cluster) return { ...snapshot, problem: cluster.problem };
+  const deployment = cluster.jobManager;
+  snapshot.kind = cluster.kind;
+  snapshot.jobManager = {
+    name: deployment.metadata!.name!,
+    replicas: deployment.spec?.replicas ?? 1,
+    readyReplicas: deployment.status?.readyReplicas ?? 0,
+    image: cluster.jobManagerContainer.image ?? '',
+  };
+  snapshot.taskManagerReplicas = cluster.taskManagers.reduce((sum, d) => sum + (d.spec?.replicas ?? 1), 0);
+  snapshot.pods = (await jobManagerPods(ctx, cluster)).map(podSnapshot);
+
+  const restUrl = request.restUrl ?? serviceRestUrl(cluster.restService, cluster.restPort, ctx.settings.flink);
+  const readyPods = snapshot.pods.filter((p) => p.ready && !p.terminating).length;
+  const records = request.light ? [] : (await jobRecords(ctx).list(request.cluster)).filter(expectedRunning);
+  const jobIds = request.light ? (request.jobIds ?? []) : records.map((r) => r.currentJobId);
+  const { rest, config: restConfig } = await observeRest(ctx, restUrl, Math.max(readyPods, snapshot.jobManager.replicas), jobIds);
+  snapshot.rest = rest;
+
+  const kubeConfig = await flinkConfigFromKubernetes(ctx.kube, deployment, cluster.jobManagerContainer);
+  const config = { ...kubeConfig, ...restConfig };
+  snapshot.checkpointDir = config['execution.checkpointing.dir'] ?? config['state.checkpoints.dir'];
+  snapshot.savepointDir = config['execution.checkpointing.savepoint-dir'] ?? config['state.savepoints.dir'];
+  snapshot.ha = await observeHighAvailability(ctx, request.cluster, config, restConfig ? 'rest' : Object.keys(kubeConfig).length > 0 ? 'kubernetes' : 'default');
+
+  if (request.light) return snapshot;
+  snapshot.knownJobs = await Promise.all(records.map((record) => knownJob(record, snapshot.checkpointDir)));
+  snapshot.memory = await new RemediationMemoryStore(ctx.kube).read(request.cluster);
+  const holder = await operationLocks(ctx).holder({ cluster: request.cluster });
+  if (holder && holder.workflowId !== request.workflowId) snapshot.lockHolder = holder;
+  return snapshot;
+}
+
+async function jobManagerPods(ctx: ActivityContext, cluster: ResolvedCluster): Promise<V1Pod[]> {
+  const labels = cluster.jobManager.spec?.selector.matchLabels ?? {};
+  const labelSelector = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  if (!labelSelector) return [];
+  return (await ctx.kube.core.listNamespacedPod({ namespace: cluster.ref.namespace, labelSelector })).items;
+}
+
+function podSnapshot(pod: V1Pod): JobManagerPodSnapshot {
+  const status = pod.status?.containerStatuses?.find((c) => c.name === 'jobmanager') ?? pod.status?.containerStatuses?.[0];
+  const terminated = status?.lastState?.terminated ?? status?.state?.terminated;
+  const ready = (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return {
+    name: pod.metadata?.name ?? '',
+    uid: pod.metadata?.uid ?? '',
+    phase: pod.status?.phase ?? 'Unknown',
+    ready: pod.status?.phase === 'Running' && ready,
+    terminating: Boolean(pod.metadata?.deletionTimestamp),
+    createdAt: timeOf(pod.metadata?.creationTimestamp) ?? 0,
+    restartCount: status?.restartCount ?? 0,
+    ...(status?.state?.waiting?.reason ? { waitingReason: status.state.waiting.reason } : {}),
+    ...(status?.state?.waiting?.message ? { waitingMessage: status.state.waiting.message } : {}),
+    ...(terminated ? { lastTermination: { reason: terminated.reason, exitCode: terminated.exitCode, finishedAt: timeOf(terminated.finishedAt) } } : {}),
+  };
+}
+
+/**
+ * The REST API through the Service. With several JobManagers behind it each request may reach another one, so
+ * the job list is asked for several times over fresh connections and the answers compared.
+ */
+async function observeRest(ctx: ActivityContext, url: string, jobManagers: number, jobIds: string[]): Promise<{ rest: RestSnapshot; config?: Record<string, string> }> {
+  const flink = ctx.flinkClient(url);
+  const rest: RestSnapshot = { url, reachable: false, jobs: [] };
+  let config: Record<string, string>;
+  try {
+    const [overview, jmConfig, jobs] = await Promise.all([flink.overview(), flink.jobManagerConfig(), flink.listJobs()]);
+    rest.reachable = true;
+    rest.flinkVersion = overview['flink-version'];
+    rest.taskManagers = overview.taskmanagers;
+    rest.slotsTotal = overview['slots-total'];
+    rest.jobs = jobs.map((j) => ({ id: j.jid, name: j.name, state: j.state }));
+    config = jmConfig;
+  } catch (error) {
+    if (!(error instanceof FlinkRestError)) throw error;
+    rest.error = error.message;
+    return { rest };
+  }
+  if (jobManagers > 1) {
+    const answers = [rest.jobs.map((j) => j.id).sort().join(',')];
+    const fresh = new FlinkRestClient({ baseUrl: url, headers: { Connection: 'close' }, timeoutMs: ctx.settings.flink.requestTimeoutMs });
+    for (let i = 0; i < 2 * jobManagers; i++) {
+      const jobs = await fresh.listJobs().catch(() => undefined);
+      if (!jobs) continue;
+      answers.push(jobs.map((j) => j.jid).sort().join(','));
+      for (const job of jobs) if (!rest.jobs.some((j) => j.id === job.jid)) rest.jobs.push({ id: job.jid, name: job.name, state: job.state });
+    }
+    rest.answers = answers.length;
+    rest.distinctAnswers = new Set(answers).size;
+  }
+  for (const job of rest.jobs.filter((j) => jobIds.includes(j.id))) {
+    const details = await flink.jobDetails(job.id).catch(() => undefined);
+    if (!details) continue;
+    job.tasksTotal = details.vertices.reduce((sum, v) => sum + v.parallelism, 0);
+    job.tasksRunning = details.vertices.reduce((sum, v) => sum + (v.tasks.RUNNING ?? 0), 0);
+  }
+  return { rest, config };
+}
+
+async function observeHighAvailability(ctx: ActivityContext, ref: ClusterRef, config: Record<string, string>, source: HighAvailabilitySnapshot['source']): Promise<HighAvailabilitySnapshot> {
+  const { mode, configured } = highAvailabilityOf(config);
+  const ha: HighAvailabilitySnapshot = { mode, configured, source };
+  if (mode !== 'kubernetes') return ha;
+  ha.clusterId = config['kubernetes.cluster-id'];
+  ha.leaseDurationMs = parseFlinkDuration(config['high-availability.kubernetes.leader-election.lease-duration']);
+  if (ha.clusterId) ha.leader = await readLeader(ctx, config['kubernetes.namespace'] ?? ref.namespace, `${ha.clusterId}-cluster-config-map`);
+  return ha;
+}
+
+async function readLeader(ctx: ActivityContext, namespace: string, name: string): Promise<LeaderSnapshot> {
+  try {
+    const configMap = await ctx.kube.core.readNamespacedConfigMap({ name, namespace });
+    const annotation = configMap.metadata?.annotations?.[LEADER_ANNOTATION];
+    const record = annotation ? (JSON.parse(annotation) as { holderIdentity?: string; renewTime?: string }) : {};
+    const restEntry = Object.entries(configMap.data ?? {}).find(([key]) => /restserver|rest_server/.test(key))?.[1];
+    return {
+      configMap: name,
+      exists: true,
+      holderIdentity: record.holderIdentity || undefined,
+      renewTime: timeOf(record.renewTime),
+      restAddress: restEntry ? /https?:\/\/[^\s,]+/.exec(restEntry)?.[0] : undefined,
+    };
+  } catch (error) {
+    if (isNotFound(error)) return { configMap: name, exists: false };
+    throw error;
+  }
+}
+
+function expectedRunning(record: JobRecord): boolean {
+  return record.kind === 'session-job' && record.expectRunning !== false && Boolean(record.currentJobId);
+}
+
+async function knownJob(record: JobRecord, checkpointDir: string | undefined): Promise<KnownJob> {
+  const version = record.currentVersion?.kind === 'jar' ? record.currentVersion : undefined;
+  const savepoints: RestoreCandidate[] = [...record.savepoints, ...(record.lastGoodSavepoint ? [record.lastGoodSavepoint] : [])]
+    .map((s) => ({ path: s.path, source: 'savepoint' as const, at: Date.parse(s.at) }))
+    .filter((c, i, all) => Number.isFinite(c.at) && all.findIndex((o) => o.path === c.path) === i);
+  const checkpoints = checkpointDir
+    ? await retainedCheckpoints(checkpointDir, record.currentJobId)
+    : { candidates: [], problem: 'the cluster has no execution.checkpointing.dir' };
+  return {
+    jobKey: record.jobKey,
+    jobName: record.jobName,
+    jobId: record.currentJobId,
+    ...(version ? { version } : {}),
+    restoreCandidates: [...checkpoints.candidates, ...savepoints].sort((a, b) => b.at - a.at),
+    ...(checkpoints.problem ? { checkpointProblem: checkpoints.problem } : {}),
+  };
+}
+
+function timeOf(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  return undefined;
+}

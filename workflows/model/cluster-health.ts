@@ -1,0 +1,122 @@
+import type { FlinkJobState, LockHolder } from './snapshot';
+import type { ClusterRef, JarVersion, TargetKind } from './target';
+
+/**
+ * Read-only observation of one Flink cluster's JobManager side, as the remediation workflow decides on it: the
+ * JobManager Deployment and its pods, the high-availability setup, the REST API behind the Service, the jobs
+ * flinkops knows should run and what flinkops remembers of earlier remediations.
+ */
+export interface ClusterHealthSnapshot {
+  cluster: ClusterRef;
+  observedAt: number;
+  /** Why the cluster could not be observed at all (no JobManager Deployment, no Service). */
+  problem?: string;
+  kind?: TargetKind;
+  jobManager?: JobManagerDeploymentSnapshot;
+  pods: JobManagerPodSnapshot[];
+  /** TaskManager replicas the cluster's TaskManager Deployments ask for. */
+  taskManagerReplicas: number;
+  ha: HighAvailabilitySnapshot;
+  rest: RestSnapshot;
+  /** Where the cluster keeps checkpoints and savepoints (from REST when reachable, else from Kubernetes). */
+  checkpointDir?: string;
+  savepointDir?: string;
+  /** Jobs flinkops knows should be running, with what it needs to bring each back. */
+  knownJobs: KnownJob[];
+  memory: RemediationMemory;
+  /** Another flinkops operation holding this cluster or one of its jobs. */
+  lockHolder?: LockHolder;
+}
+
+export interface JobManagerDeploymentSnapshot {
+  name: string;
+  /** spec.replicas */
+  replicas: number;
+  readyReplicas: number;
+  image: string;
+}
+
+export interface JobManagerPodSnapshot {
+  name: string;
+  uid: string;
+  phase: string;
+  ready: boolean;
+  /** Being deleted (deletionTimestamp set). */
+  terminating: boolean;
+  createdAt: number;
+  restartCount: number;
+  /** The container's waiting reason (CrashLoopBackOff, ImagePullBackOff, ContainerCreating...). */
+  waitingReason?: string;
+  waitingMessage?: string;
+  lastTermination?: { reason?: string; exitCode?: number; finishedAt?: number };
+}
+
+export type HighAvailabilityMode = 'none' | 'kubernetes' | 'zookeeper' | 'other';
+
+export interface HighAvailabilitySnapshot {
+  mode: HighAvailabilityMode;
+  /** The configured value, as written (`kubernetes`, a factory class, ...). */
+  configured?: string;
+  /** Where the setting was read: the running JobManager (REST) or the cluster's configuration in Kubernetes. */
+  source: 'rest' | 'kubernetes' | 'default';
+  clusterId?: string;
+  /** Kubernetes HA: the leader ConfigMap `<cluster-id>-cluster-config-map` and its leader annotation. */
+  leader?: LeaderSnapshot;
+  /** The lease duration Flink's leader election uses (high-availability.kubernetes.leader-election.lease-duration). */
+  leaseDurationMs?: number;
+}
+
+export interface LeaderSnapshot {
+  configMap: string;
+  exists: boolean;
+  holderIdentity?: string;
+  renewTime?: number;
+  /** The REST endpoint the leader published, when the ConfigMap has one. */
+  restAddress?: string;
+}
+
+export interface RestSnapshot {
+  url?: string;
+  reachable: boolean;
+  error?: string;
+  flinkVersion?: string;
+  taskManagers?: number;
+  slotsTotal?: number;
+  /** Jobs the REST API answered with (every answer's jobs, when several JobManagers answered). */
+  jobs: { id: string; name: string; state: FlinkJobState; tasksRunning?: number; tasksTotal?: number }[];
+  /** With several JobManagers behind the Service: how many different job lists the answers had. */
+  distinctAnswers?: number;
+  answers?: number;
+}
+
+/** A job flinkops should see running: from its record (upgrades, savepoints, `flinkops register`). */
+export interface KnownJob {
+  jobKey: string;
+  jobName: string;
+  jobId: string;
+  version?: JarVersion;
+  /** Newest retained checkpoint of the job id on a file system the worker reads, and recorded savepoints. */
+  restoreCandidates: RestoreCandidate[];
+  /** Why checkpoints could not be looked for (not a local file system, no checkpoint directory). */
+  checkpointProblem?: string;
+}
+
+export interface RestoreCandidate {
+  path: string;
+  source: 'checkpoint' | 'savepoint';
+  /** When it completed (ms). */
+  at: number;
+  checkpointId?: number;
+}
+
+/** What flinkops remembers of its remediations of a cluster (a ConfigMap, so it survives worker restarts). */
+export interface RemediationMemory {
+  /** Runs that acted (scaled, deleted a pod, resubmitted a job), newest last. */
+  remediations: { at: number; workflowId: string }[];
+  podDeletions: { at: number; pod: string; workflowId: string }[];
+  lastEscalation?: { at: number; fingerprint: string; workflowId: string };
+}
+
+export function emptyMemory(): RemediationMemory {
+  return { remediations: [], podDeletions: [] };
+}

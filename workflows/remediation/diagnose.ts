@@ -1,0 +1,524 @@
+import { formatDuration } from '../model/durations';
+import type { ClusterHealthSnapshot, HighAvailabilityMode, JobManagerPodSnapshot, KnownJob, RestoreCandidate } from '../model/cluster-health';
+import { clusterKey, type JarVersion } from '../model/target';
+import type { RemediationLimits } from './request';
+
+/**
+ * The remediation's decisions as one pure function: an observation of the cluster (and what this run already did)
+ * in, findings with a severity, a plain-language reason and the planned action out. Every guard (rate limit, one
+ * pod deletion per window, HA gets time to recover by itself, an action that did not help is not repeated) lives
+ * here, so it is unit-tested without Temporal or Kubernetes.
+ */
+export type Severity = 'info' | 'warning' | 'critical';
+
+export type FindingCode =
+  | 'cluster-not-found'
+  | 'jobmanager-scaled-to-zero'
+  | 'jobmanager-replicas-without-ha'
+  | 'jobmanager-standby-with-ha'
+  | 'jobmanager-crash-looping'
+  | 'jobmanager-oom-killed'
+  | 'jobmanager-cannot-start'
+  | 'jobmanager-starting'
+  | 'jobmanager-healthy'
+  | 'rest-unreachable'
+  | 'ha-leader-missing'
+  | 'ha-leader-stale'
+  | 'ha-leader-elected'
+  | 'ha-leader-not-observed'
+  | 'jobs-not-observable'
+  | 'job-running'
+  | 'job-recovering'
+  | 'job-lost'
+  | 'job-failed'
+  | 'job-stopped'
+  | 'operation-in-progress'
+  | 'rate-limited'
+  | 'pod-deletion-window'
+  | 'action-did-not-help'
+  | 'recovery-timed-out';
+
+/** What remediation does about a cluster. Scale, delete-pod and resubmit-job are destructive; waits are not. */
+export type RemediationAction =
+  | { kind: 'scale-jobmanager'; deployment: string; from: number; to: 1 }
+  | { kind: 'delete-pod'; pod: string; uid: string }
+  | { kind: 'wait-for-jobmanager' }
+  | { kind: 'await-recovery'; jobIds: string[]; leader: boolean }
+  | { kind: 'resubmit-job'; jobKey: string; jobName: string; jobId: string; version: JarVersion; restore: RestoreCandidate };
+
+export type PlannedAction = RemediationAction | { kind: 'none' } | { kind: 'escalate' } | { kind: 'deferred'; until: string };
+
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  /** What the finding is about: a pod, a job, the Deployment. */
+  subject: string;
+  reason: string;
+  action: PlannedAction;
+}
+
+export interface Diagnosis {
+  cluster: string;
+  observedAt: number;
+  ha: HighAvailabilityMode;
+  /** healthy: nothing to do; unhealthy: `plan` or `escalation` says what next; blocked: another flinkops operation holds the cluster. */
+  status: 'healthy' | 'unhealthy' | 'blocked';
+  findings: Finding[];
+  /** The next actions, in order; only one phase at a time (the cluster is observed again in between). */
+  plan: RemediationAction[];
+  /** Why a human is needed now; set when nothing (more) may or can be done. */
+  escalation?: string;
+  summary: string;
+}
+
+/** What this run already did and sat through: a second try of the same action means the first did not help. */
+export interface DiagnoseContext {
+  nowMs: number;
+  limits: RemediationLimits;
+  taken: TakenAction[];
+  /** Waits this run sat through without the cluster recovering. */
+  waitedOut: { jobManager?: boolean; recovery?: boolean };
+  /** This run already counts against the rate limit (it acted before). */
+  counted: boolean;
+}
+
+export interface TakenAction {
+  kind: RemediationAction['kind'];
+  /** The pod, deployment or job acted on. */
+  target: string;
+  at: number;
+  detail: string;
+}
+
+const DESTRUCTIVE: ReadonlySet<RemediationAction['kind']> = new Set(['scale-jobmanager', 'delete-pod', 'resubmit-job']);
+/** Waiting reasons that a new pod would hit again: deleting the pod cannot help. */
+const CANNOT_START = ['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'RunContainerError'];
+const TERMINAL = ['FAILED', 'CANCELED', 'FINISHED'];
+const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+const DEFAULT_LEASE_MS = 15_000;
+
+export function isDestructive(action: RemediationAction): boolean {
+  return DESTRUCTIVE.has(action.kind);
+}
+
+export function actionTarget(action: RemediationAction): string {
+  switch (action.kind) {
+    case 'scale-jobmanager':
+      return action.deployment;
+    case 'delete-pod':
+      return action.pod;
+    case 'resubmit-job':
+      return action.jobId;
+    case 'await-recovery':
+      return action.jobIds.join(',') || 'leader';
+    case 'wait-for-jobmanager':
+      return 'jobmanager';
+  }
+}
+
+export function diagnose(snapshot: ClusterHealthSnapshot, context: DiagnoseContext): Diagnosis {
+  const findings: Finding[] = [];
+  const add = (finding: Finding) => findings.push(finding);
+  const base = { cluster: clusterKey(snapshot.cluster), observedAt: snapshot.observedAt, ha: snapshot.ha.mode };
+
+  if (snapshot.problem || !snapshot.jobManager) {
+    const reason = snapshot.problem ?? 'the cluster could not be observed';
+    add({ code: 'cluster-not-found', severity: 'critical', subject: base.cluster, reason, action: { kind: 'escalate' } });
+    return finish(base, findings, [], reason);
+  }
+  const haOn = snapshot.ha.mode !== 'none';
+  const jm = snapshot.jobManager;
+  const live = snapshot.pods.filter((p) => !p.terminating);
+  const ready = live.filter((p) => p.ready);
+  const split = jm.replicas > 1 && !haOn;
+
+  // The JobManager Deployment and its pods.
+  if (jm.replicas === 0) {
+    add({
+      code: 'jobmanager-scaled-to-zero',
+      severity: 'critical',
+      subject: jm.name,
+      reason: `the JobManager Deployment ${jm.name} is scaled to 0: the cluster was stopped on purpose or by another tool, and flinkops does not start it`,
+      action: { kind: 'escalate' },
+    });
+  } else if (split) {
+    const evidence =
+      (snapshot.rest.distinctAnswers ?? 0) > 1 ? `; ${snapshot.rest.answers} requests through the Service saw ${snapshot.rest.distinctAnswers} different job lists` : '';
+    add({
+      code: 'jobmanager-replicas-without-ha',
+      severity: 'critical',
+      subject: jm.name,
+      reason: `${jm.replicas} JobManager replicas without high availability: requests are split between ${NUMBER_WORDS[jm.replicas] ?? jm.replicas} independent leaders${evidence}`,
+      action: { kind: 'scale-jobmanager', deployment: jm.name, from: jm.replicas, to: 1 },
+    });
+  } else if (jm.replicas > 1) {
+    add({
+      code: 'jobmanager-standby-with-ha',
+      severity: 'info',
+      subject: jm.name,
+      reason: `${jm.replicas} JobManager replicas with ${snapshot.ha.mode} high availability: one leads, the others stand by`,
+      action: { kind: 'none' },
+    });
+  }
+
+  for (const pod of live) {
+    const finding = podFinding(pod);
+    if (finding) add(finding);
+  }
+  const stuck = findings.some((f) => f.code === 'jobmanager-crash-looping' || f.code === 'jobmanager-oom-killed' || f.code === 'jobmanager-cannot-start');
+  if (jm.replicas > 0 && ready.length === 0 && !stuck) {
+    const starting = live.map((p) => `${p.name} ${p.waitingReason ?? p.phase}${p.phase === 'Running' ? ', not ready' : ''}`).join('; ');
+    add({
+      code: 'jobmanager-starting',
+      severity: 'warning',
+      subject: jm.name,
+      reason: `no JobManager is ready${starting ? ` (${starting})` : ' (no pod yet)'}: it is starting or restarting`,
+      action: { kind: 'wait-for-jobmanager' },
+    });
+  } else if (ready.length > 0 && !snapshot.rest.reachable) {
+    add({
+      code: 'rest-unreachable',
+      severity: 'critical',
+      subject: snapshot.rest.url ?? 'REST',
+      reason: `${ready.length} JobManager pod(s) are ready, but the Flink REST API at ${snapshot.rest.url} does not answer: ${snapshot.rest.error ?? 'no answer'}`,
+      action: { kind: 'wait-for-jobmanager' },
+    });
+  } else if (ready.length > 0 && !split && !stuck) {
+    add({
+      code: 'jobmanager-healthy',
+      severity: 'info',
+      subject: jm.name,
+      reason: `JobManager ready (${ready.map((p) => p.name).join(', ')}), Flink ${snapshot.rest.flinkVersion ?? '?'}, ${snapshot.rest.taskManagers ?? 0} TaskManager(s)`,
+      action: { kind: 'none' },
+    });
+  }
+
+  // High availability: Flink elects the leader and recovers jobs by itself; flinkops only watches that it does.
+  const leaseMs = snapshot.ha.leaseDurationMs ?? DEFAULT_LEASE_MS;
+  if (snapshot.ha.mode === 'kubernetes') {
+    const leader = snapshot.ha.leader;
+    if (!leader?.exists || !leader.holderIdentity) {
+      add({
+        code: 'ha-leader-missing',
+        severity: 'warning',
+        subject: leader?.configMap ?? 'leader ConfigMap',
+        reason: `Kubernetes HA is on but ${leader?.configMap ?? 'the leader ConfigMap'} names no leader: Flink is electing one`,
+        action: { kind: 'await-recovery', jobIds: [], leader: true },
+      });
+    } else if (leader.renewTime === undefined || snapshot.observedAt - leader.renewTime > 2 * leaseMs) {
+      add({
+        code: 'ha-leader-stale',
+        severity: 'warning',
+        subject: leader.configMap,
+        reason: `the HA leader ${leader.holderIdentity} last renewed its lease ${leader.renewTime === undefined ? 'never' : `${formatDuration(snapshot.observedAt - leader.renewTime)} ago`} (lease ${formatDuration(leaseMs)}): the leader is gone and Flink is electing a new one`,
+        action: { kind: 'await-recovery', jobIds: [], leader: true },
+      });
+    } else {
+      add({
+        code: 'ha-leader-elected',
+        severity: 'info',
+        subject: leader.configMap,
+        reason: `HA leader ${leader.holderIdentity} renewed its lease ${formatDuration(Math.max(0, snapshot.observedAt - leader.renewTime))} ago${leader.restAddress ? ` (REST ${leader.restAddress})` : ''}`,
+        action: { kind: 'none' },
+      });
+    }
+  } else if (haOn) {
+    add({
+      code: 'ha-leader-not-observed',
+      severity: 'info',
+      subject: snapshot.ha.configured ?? snapshot.ha.mode,
+      reason: `${snapshot.ha.mode} high availability (${snapshot.ha.configured}): flinkops does not read its leader, it relies on the REST API`,
+      action: { kind: 'none' },
+    });
+  }
+
+  // Known jobs: only once one JobManager answers for the cluster.
+  if (snapshot.knownJobs.length > 0) {
+    if (!snapshot.rest.reachable || split || jm.replicas === 0) {
+      const until = split ? 'a single JobManager answers' : 'the JobManager answers';
+      add({
+        code: 'jobs-not-observable',
+        severity: 'info',
+        subject: snapshot.knownJobs.map((j) => j.jobName).join(', '),
+        reason: `${snapshot.knownJobs.length} job(s) flinkops knows (${snapshot.knownJobs.map((j) => j.jobName).join(', ')}) are checked once ${until}`,
+        action: { kind: 'deferred', until },
+      });
+    } else {
+      for (const job of snapshot.knownJobs) add(jobFinding(job, snapshot, haOn, context));
+    }
+  }
+
+  if (snapshot.lockHolder) {
+    const holder = snapshot.lockHolder;
+    add({
+      code: 'operation-in-progress',
+      severity: 'info',
+      subject: holder.workflowId,
+      reason: `${holder.operation} ${holder.workflowId} holds the cluster since ${holder.since}: its jobs may be stopped on purpose, so remediation leaves the cluster alone until it ends`,
+      action: { kind: 'none' },
+    });
+    return finish(base, findings, [], undefined, true);
+  }
+  return plan(base, findings, snapshot, context);
+}
+
+function podFinding(pod: JobManagerPodSnapshot): Finding | undefined {
+  const reason = pod.waitingReason;
+  if (!reason) return undefined;
+  const last = pod.lastTermination;
+  const lastText = last ? `, last exit code ${last.exitCode ?? '?'}${last.reason ? ` (${last.reason})` : ''}` : '';
+  const message = pod.waitingMessage ? `: ${pod.waitingMessage}` : '';
+  if (CANNOT_START.includes(reason)) {
+    return {
+      code: 'jobmanager-cannot-start',
+      severity: 'critical',
+      subject: pod.name,
+      reason: `JobManager pod ${pod.name} cannot start (${reason}${message}): a new pod would fail the same way; fix the Deployment or the ConfigMap/Secret it refers to`,
+      action: { kind: 'escalate' },
+    };
+  }
+  if (reason !== 'CrashLoopBackOff') return undefined;
+  if (last?.reason === 'OOMKilled') {
+    return {
+      code: 'jobmanager-oom-killed',
+      severity: 'critical',
+      subject: pod.name,
+      reason: `JobManager pod ${pod.name} is crash-looping because it is OOMKilled (${pod.restartCount} restarts): its memory limit is below what jobmanager.memory.process.size asks for; a new pod gets the same limit`,
+      action: { kind: 'escalate' },
+    };
+  }
+  return {
+    code: 'jobmanager-crash-looping',
+    severity: 'critical',
+    subject: pod.name,
+    reason: `JobManager pod ${pod.name} is crash-looping (CrashLoopBackOff, ${pod.restartCount} restart(s)${lastText}): the JobManager exits shortly after it starts, often because of a bad configuration`,
+    action: { kind: 'delete-pod', pod: pod.name, uid: pod.uid },
+  };
+}
+
+function jobFinding(job: KnownJob, snapshot: ClusterHealthSnapshot, haOn: boolean, context: DiagnoseContext): Finding {
+  const subject = `${job.jobName} (${job.jobId})`;
+  const flinkJob = snapshot.rest.jobs.find((j) => j.id === job.jobId);
+  if (flinkJob && TERMINAL.includes(flinkJob.state)) {
+    if (flinkJob.state === 'FAILED') {
+      return {
+        code: 'job-failed',
+        severity: 'critical',
+        subject,
+        reason: `job ${subject} FAILED in Flink: the job itself failed (its restart strategy gave up), the JobManager did not lose it; flinkops does not restart failed jobs, look at its exceptions`,
+        action: { kind: 'escalate' },
+      };
+    }
+    return { code: 'job-stopped', severity: 'info', subject, reason: `job ${subject} is ${flinkJob.state} in Flink: it was stopped, flinkops leaves it stopped`, action: { kind: 'none' } };
+  }
+  if (flinkJob) {
+    const allRunning = flinkJob.state === 'RUNNING' && (flinkJob.tasksTotal === undefined || (flinkJob.tasksTotal > 0 && flinkJob.tasksRunning === flinkJob.tasksTotal));
+    if (allRunning) return { code: 'job-running', severity: 'info', subject, reason: `job ${subject} is RUNNING`, action: { kind: 'none' } };
+    const tasks = flinkJob.tasksTotal !== undefined ? `, ${flinkJob.tasksRunning ?? 0}/${flinkJob.tasksTotal} tasks running` : '';
+    return {
+      code: 'job-recovering',
+      severity: 'warning',
+      subject,
+      reason: `job ${subject} is ${flinkJob.state}${tasks}: Flink is (re)starting it`,
+      action: { kind: 'await-recovery', jobIds: [job.jobId], leader: snapshot.ha.mode === 'kubernetes' },
+    };
+  }
+  if (haOn) {
+    return {
+      code: 'job-recovering',
+      severity: 'warning',
+      subject,
+      reason: `job ${subject} is not known to the JobManager yet: with ${snapshot.ha.mode} high availability Flink recovers it from its HA store`,
+      action: { kind: 'await-recovery', jobIds: [job.jobId], leader: snapshot.ha.mode === 'kubernetes' },
+    };
+  }
+  const lost = `job ${subject} is gone: the JobManager runs without high availability and does not know it (it restarted, or another JobManager had it)`;
+  if (!job.version) {
+    return {
+      code: 'job-lost',
+      severity: 'critical',
+      subject,
+      reason: `${lost}; flinkops does not know its jar (no version in its record): resubmit it by hand, or tell flinkops with \`flinkops register\``,
+      action: { kind: 'escalate' },
+    };
+  }
+  const restore = newestRestoreCandidate(job.restoreCandidates);
+  if (!restore) {
+    const where = job.checkpointProblem ? ` (${job.checkpointProblem})` : '';
+    return {
+      code: 'job-lost',
+      severity: 'critical',
+      subject,
+      reason: `${lost}; there is no retained checkpoint or recorded savepoint to restore it from${where}: resubmitting would start it without its state`,
+      action: { kind: 'escalate' },
+    };
+  }
+  const age = formatDuration(Math.max(0, context.nowMs - restore.at));
+  return {
+    code: 'job-lost',
+    severity: 'critical',
+    subject,
+    reason: `${lost}; it will be resubmitted with its id from its newest ${restore.source} ${restore.path} (${age} old)`,
+    action: { kind: 'resubmit-job', jobKey: job.jobKey, jobName: job.jobName, jobId: job.jobId, version: job.version, restore },
+  };
+}
+
+/** The newest of the retained checkpoints and recorded savepoints, by completion time. */
+export function newestRestoreCandidate(candidates: RestoreCandidate[]): RestoreCandidate | undefined {
+  return [...candidates].sort((a, b) => b.at - a.at || (b.checkpointId ?? 0) - (a.checkpointId ?? 0))[0];
+}
+
+/** Phases run one at a time: the JobManager first, then the leader and recovering jobs, then lost jobs. */
+const PHASES: RemediationAction['kind'][][] = [['scale-jobmanager', 'delete-pod', 'wait-for-jobmanager'], ['await-recovery'], ['resubmit-job']];
+
+function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthSnapshot, context: DiagnoseContext): Diagnosis {
+  const { limits, nowMs } = context;
+  const haOn = snapshot.ha.mode !== 'none';
+  const stop = (code: FindingCode, subject: string, reason: string): Diagnosis => {
+    findings.push({ code, severity: 'critical', subject, reason, action: { kind: 'escalate' } });
+    return finish(base, findings, [], reason);
+  };
+  const hardStop = findings.find((f) => f.code === 'jobmanager-scaled-to-zero');
+  if (hardStop) return finish(base, findings, [], hardStop.reason);
+
+  const actions = findings.map((f) => f.action).filter((a): a is RemediationAction => a.kind !== 'none' && a.kind !== 'escalate' && a.kind !== 'deferred');
+  let next: RemediationAction[] = [];
+  for (const kinds of PHASES) {
+    next = actions.filter((a) => kinds.includes(a.kind));
+    if (next.length > 0) break;
+  }
+  next = mergeWaits(next);
+
+  // With HA, Flink gets its recovery timeout before flinkops deletes anything.
+  if (haOn && !context.waitedOut.recovery && next.some((a) => a.kind === 'delete-pod')) {
+    const jobIds = snapshot.knownJobs.map((j) => j.jobId);
+    next = [{ kind: 'await-recovery', jobIds, leader: snapshot.ha.mode === 'kubernetes' }];
+  }
+
+  for (const action of next) {
+    if (action.kind === 'wait-for-jobmanager' && context.waitedOut.jobManager) {
+      return stop('recovery-timed-out', 'jobmanager', `no JobManager became ready and reachable within ${formatDuration(limits.jobManagerTimeout)}`);
+    }
+    if (action.kind === 'await-recovery' && context.waitedOut.recovery) {
+      const deletable = findings.map((f) => f.action).filter((a): a is Extract<RemediationAction, { kind: 'delete-pod' }> => a.kind === 'delete-pod');
+      if (deletable.length > 0) {
+        next = deletable;
+        break;
+      }
+      const what = action.jobIds.length > 0 ? `job(s) ${action.jobIds.join(', ')}` : 'a leader';
+      return stop('recovery-timed-out', actionTarget(action), `Flink did not recover ${what} by itself within ${formatDuration(limits.haRecoveryTimeout)}, and there is no stuck JobManager pod flinkops may delete`);
+    }
+    const earlier = context.taken.find((t) => t.kind === action.kind && t.target === actionTarget(action) && DESTRUCTIVE.has(t.kind));
+    if (earlier) {
+      return stop('action-did-not-help', actionTarget(action), `${earlier.detail} did not help: the cluster still needs it; flinkops does not repeat it`);
+    }
+  }
+
+  for (const action of next) {
+    if (action.kind !== 'delete-pod') continue;
+    const deletedBefore = context.taken.find((t) => t.kind === 'delete-pod');
+    if (deletedBefore) {
+      return stop('action-did-not-help', action.pod, `${deletedBefore.detail} did not help: its replacement ${action.pod} is crash-looping too`);
+    }
+    const since = nowMs - limits.podDeletionWindow;
+    const previous = [...snapshot.memory.podDeletions].reverse().find((d) => d.at >= since);
+    if (previous) {
+      return stop(
+        'pod-deletion-window',
+        action.pod,
+        `a JobManager pod of this cluster was already deleted ${formatDuration(nowMs - previous.at)} ago (${previous.pod}, by ${previous.workflowId}); within the ${formatDuration(limits.podDeletionWindow)} window deleting another would only restart it in a loop`,
+      );
+    }
+  }
+
+  if (!context.counted && next.some(isDestructive)) {
+    const recent = snapshot.memory.remediations.filter((r) => r.at > nowMs - 3_600_000);
+    if (recent.length >= limits.maxRemediationsPerHour) {
+      return stop(
+        'rate-limited',
+        base.cluster,
+        `rate limit: ${recent.length} remediation(s) of this cluster in the last hour (at most ${limits.maxRemediationsPerHour}); flinkops does not act again, so a flapping cluster is not restarted in a loop`,
+      );
+    }
+  }
+
+  if (next.length === 0) {
+    const escalating = findings.filter((f) => f.action.kind === 'escalate');
+    if (escalating.length > 0) return finish(base, findings, [], escalating.map((f) => f.reason).join('; '));
+  }
+  return finish(base, findings, next, undefined);
+}
+
+/** Several findings may each want a wait: one wait for all of them. */
+function mergeWaits(actions: RemediationAction[]): RemediationAction[] {
+  const result: RemediationAction[] = [];
+  for (const action of actions) {
+    if (action.kind === 'wait-for-jobmanager' && result.some((a) => a.kind === 'wait-for-jobmanager')) continue;
+    if (action.kind === 'await-recovery') {
+      const existing = result.find((a): a is Extract<RemediationAction, { kind: 'await-recovery' }> => a.kind === 'await-recovery');
+      if (existing) {
+        existing.jobIds = [...new Set([...existing.jobIds, ...action.jobIds])];
+        existing.leader ||= action.leader;
+        continue;
+      }
+      result.push({ ...action, jobIds: [...action.jobIds] });
+      continue;
+    }
+    if (action.kind === 'delete-pod' && result.some((a) => a.kind === 'delete-pod')) continue; // one pod per pass
+    result.push(action);
+  }
+  // Scaling down removes the surplus pods anyway: no pod deletion in the same pass.
+  return result.some((a) => a.kind === 'scale-jobmanager') ? result.filter((a) => a.kind !== 'delete-pod' && a.kind !== 'wait-for-jobmanager') : result;
+}
+
+type DiagnosisBase = Pick<Diagnosis, 'cluster' | 'observedAt' | 'ha'>;
+
+function finish(base: DiagnosisBase, findings: Finding[], next: RemediationAction[], escalation: string | undefined, blocked = false): Diagnosis {
+  const problems = findings.filter((f) => f.severity !== 'info');
+  const status = blocked && problems.length > 0 ? 'blocked' : problems.length === 0 && !escalation ? 'healthy' : 'unhealthy';
+  const summary =
+    status === 'healthy'
+      ? `${base.cluster} is healthy${base.ha !== 'none' ? ` (${base.ha} HA)` : ''}`
+      : status === 'blocked'
+        ? `${base.cluster}: ${problems.length} problem(s), but another flinkops operation holds the cluster`
+        : escalation
+          ? `${base.cluster} needs a human: ${escalation}`
+          : `${base.cluster}: ${problems.length} problem(s); next: ${next.map(describeAction).join('; ')}`;
+  return { ...base, status, findings, plan: status === 'unhealthy' && !escalation ? next : [], escalation: status === 'unhealthy' ? escalation : undefined, summary };
+}
+
+export function describeAction(action: PlannedAction): string {
+  switch (action.kind) {
+    case 'scale-jobmanager':
+      return `scale Deployment ${action.deployment} from ${action.from} to ${action.to} replica`;
+    case 'delete-pod':
+      return `delete JobManager pod ${action.pod} (at most once per window)`;
+    case 'wait-for-jobmanager':
+      return 'wait for a JobManager to become ready';
+    case 'await-recovery':
+      return `wait for Flink's own recovery${action.leader ? ' (a leader elected)' : ''}${action.jobIds.length ? ` of job(s) ${action.jobIds.join(', ')}` : ''}, then verify`;
+    case 'resubmit-job':
+      return `resubmit ${action.jobName} as job ${action.jobId} from ${action.restore.source} ${action.restore.path}, then verify`;
+    case 'escalate':
+      return 'needs a human';
+    case 'deferred':
+      return `checked once ${action.until}`;
+    case 'none':
+      return 'nothing to do';
+  }
+}
+
+/** Findings that say why flinkops stopped acting, not what is wrong with the cluster. */
+const GUARD_CODES: readonly FindingCode[] = ['rate-limited', 'pod-deletion-window', 'action-did-not-help', 'recovery-timed-out'];
+
+/**
+ * Escalations about the same problems are the same escalation (notified once per repeat interval), whichever guard
+ * stopped the run and whichever pod currently has the problem.
+ */
+export function escalationFingerprint(diagnosis: Diagnosis): string {
+  const problems = diagnosis.findings.filter((f) => f.severity === 'critical' && !GUARD_CODES.includes(f.code));
+  const keys = (problems.length > 0 ? problems : diagnosis.findings.filter((f) => f.severity === 'critical')).map(
+    (f) => `${f.code}:${f.code.startsWith('jobmanager-') ? 'jobmanager' : f.subject}`,
+  );
+  return [...new Set(keys)].sort().join('|');
+}

@@ -1,0 +1,389 @@
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, metricMeter, setCurrentDetails, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import type { RecordIdentity } from '../../activities/records';
+import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
+import type { ClusterHealthSnapshot } from '../model/cluster-health';
+import { formatDuration } from '../model/durations';
+import { clusterKey, describeVersion } from '../model/target';
+import { actionTarget, describeAction, diagnose, escalationFingerprint, isDestructive, type Diagnosis, type RemediationAction, type TakenAction } from './diagnose';
+import { parseRemediationRequest, type RemediationRequest, type RemediationRequestInput } from './request';
+
+export type RemediationOutcome = 'healthy' | 'diagnosed' | 'dry-run' | 'remediated' | 'recovered' | 'skipped';
+
+export interface JobVerification {
+  jobId: string;
+  jobName: string;
+  summary: string;
+  restoredFrom?: string;
+}
+
+export interface RemediationResult {
+  outcome: RemediationOutcome;
+  message: string;
+  /** The diagnosis this run started from. */
+  diagnosis: Diagnosis;
+  /** The last diagnosis, after the actions. */
+  final?: Diagnosis;
+  actions: TakenAction[];
+  verified: JobVerification[];
+  /** When this run first saw the cluster unhealthy, and when it saw it healthy again (ms). */
+  detectedAt?: number;
+  recoveredAt?: number;
+}
+
+/** What a run that ends in "needs a human" carries in its failure details. */
+export interface EscalationDetails {
+  diagnosis: Diagnosis;
+  actions: TakenAction[];
+  notification: string;
+}
+
+export interface RemediationProgress {
+  step: string;
+  message: string;
+  startedAt: number;
+  diagnosis?: Diagnosis;
+  actions: TakenAction[];
+  history: { step: string; at: number; message: string }[];
+}
+
+export const getRemediationProgressQuery = defineQuery<RemediationProgress>('getRemediationProgress');
+
+/** The observation reads Kubernetes and, with several JobManagers, asks the REST API several times. */
+const OBSERVE: ActivityOptions = { ...QUICK, startToCloseTimeout: '3 minutes' };
+/** A webhook that is down must not hold the escalation up for long. */
+const NOTIFY: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumAttempts: 3 } };
+/** Observe -> act rounds in one run; more means the actions are not converging. */
+const MAX_PASSES = 5;
+
+/**
+ * JobManager failover remediation of one cluster: observe, diagnose (pure), act with guarded idempotent actions,
+ * observe again, until healthy or a human is needed. In diagnose mode (`flinkops doctor`) it only observes and
+ * diagnoses: no lock, no records, no events, no writes.
+ */
+export async function remediationWorkflow(input: RemediationRequestInput): Promise<RemediationResult> {
+  const parsed = parseRemediationRequest(input);
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(`invalid remediation request: ${parsed.problem}`, 'InvalidRequest');
+  return new Remediation(parsed.request).run();
+}
+
+class Remediation {
+  private readonly workflowId = workflowInfo().workflowId;
+  private readonly progress: RemediationProgress;
+  private readonly taken: TakenAction[] = [];
+  private readonly verified: JobVerification[] = [];
+  private readonly waitedOut: { jobManager?: boolean; recovery?: boolean } = {};
+  private counted = false;
+  private locked = false;
+  private first?: Diagnosis;
+  private snapshot?: ClusterHealthSnapshot;
+  private detectedAt?: number;
+
+  constructor(private readonly request: RemediationRequest) {
+    this.progress = { step: 'observing', message: 'starting', startedAt: Date.now(), actions: this.taken, history: [] };
+    setHandler(getRemediationProgressQuery, () => this.progress);
+  }
+
+  async run(): Promise<RemediationResult> {
+    const request = this.request;
+    const diagnosis = await this.observeAndDiagnose();
+    this.first = diagnosis;
+    if (request.mode === 'diagnose') {
+      this.step('done', diagnosis.summary);
+      return this.result('diagnosed', diagnosis.summary, diagnosis);
+    }
+    if (diagnosis.status === 'healthy') return this.end('healthy', diagnosis.summary, diagnosis);
+    if (diagnosis.status === 'blocked') return this.end('skipped', `skipped: ${diagnosis.summary}`, diagnosis);
+    this.detectedAt = diagnosis.observedAt;
+    if (request.dryRun) {
+      const message = diagnosis.escalation
+        ? `dry run: would escalate: ${diagnosis.escalation}`
+        : `dry run, nothing changed; would: ${diagnosis.plan.map(describeAction).join('; ')}`;
+      this.step('done', message);
+      return this.result('dry-run', message, diagnosis);
+    }
+    if (diagnosis.escalation) return this.escalate(diagnosis);
+
+    const lock = await quickActivities.acquireOperationLock({ scope: { cluster: request.cluster }, workflowId: this.workflowId, operation: 'remediation' });
+    if (!lock.acquired) {
+      return this.end('skipped', `skipped: ${lock.holder.operation} ${lock.holder.workflowId} holds the cluster since ${lock.holder.since}`, diagnosis);
+    }
+    this.locked = true;
+    try {
+      return await this.remediate();
+    } finally {
+      await CancellationScope.nonCancellable(() => this.releaseLock());
+    }
+  }
+
+  /** Observe -> decide -> act, observing again after every round (the first round re-observes under the lock). */
+  private async remediate(): Promise<RemediationResult> {
+    for (let pass = 1; ; pass++) {
+      const diagnosis = await this.observeAndDiagnose();
+      if (diagnosis.status === 'healthy') return this.succeed(diagnosis);
+      if (diagnosis.status === 'blocked') return this.end('skipped', `skipped: ${diagnosis.summary}`, diagnosis);
+      if (diagnosis.escalation) return this.escalate(diagnosis);
+      if (pass > MAX_PASSES) return this.escalate(diagnosis, `still unhealthy after ${MAX_PASSES} rounds of remediation`);
+      if (!this.counted && diagnosis.plan.some(isDestructive)) {
+        await quickActivities.recordRemediationRun({ cluster: this.request.cluster, workflowId: this.workflowId });
+        this.counted = true;
+        await this.event('Normal', 'RemediationStarted', diagnosis.summary);
+      }
+      for (const action of diagnosis.plan) {
+        const failure = await this.act(action);
+        if (failure) return this.escalate(diagnosis, failure);
+      }
+    }
+  }
+
+  /** One action; returns why it failed when that needs a human at once. */
+  private async act(action: RemediationAction): Promise<string | undefined> {
+    const { cluster, limits } = this.request;
+    const kubernetesHa = this.snapshot?.ha.mode === 'kubernetes';
+    switch (action.kind) {
+      case 'scale-jobmanager': {
+        this.step('scaling', describeAction(action));
+        await withSummary('scaleJobManager', QUICK, `scale ${action.deployment} to ${action.to}`, { cluster, deployment: action.deployment, replicas: action.to });
+        this.took(action, `scaling ${action.deployment} from ${action.from} to ${action.to} replica`);
+        await this.event(
+          'Warning',
+          'JobManagerScaled',
+          `scaled ${action.deployment} from ${action.from} to ${action.to} replica: without high availability every JobManager is an independent leader. Make it permanent where the Deployment comes from (Bitnami chart: jobmanager.replicaCount: 1), or enable high availability`,
+        );
+        await this.awaitJobManager(kubernetesHa);
+        return undefined;
+      }
+      case 'delete-pod': {
+        this.step('deleting-pod', describeAction(action));
+        const { deleted } = await withSummary('deleteJobManagerPod', QUICK, `delete pod ${action.pod}`, { cluster, pod: action.pod, uid: action.uid, workflowId: this.workflowId });
+        this.took(action, `deleting JobManager pod ${action.pod}`);
+        if (deleted) await this.event('Warning', 'JobManagerPodDeleted', `deleted JobManager pod ${action.pod} so Kubernetes starts a fresh one (at most once per ${formatDuration(limits.podDeletionWindow)})`);
+        await this.awaitJobManager(kubernetesHa);
+        return undefined;
+      }
+      case 'wait-for-jobmanager':
+        await this.awaitJobManager(kubernetesHa);
+        return undefined;
+      case 'await-recovery':
+        return this.awaitFlinkRecovery(action);
+      case 'resubmit-job':
+        return this.resubmit(action);
+    }
+  }
+
+  private async awaitJobManager(kubernetesHa: boolean): Promise<void> {
+    const timeoutMs = this.request.limits.jobManagerTimeout;
+    this.step('waiting', `waiting up to ${formatDuration(timeoutMs)} for a JobManager to be ready`);
+    const result = await withSummary('awaitClusterRecovery', polling(timeoutMs), 'wait for the JobManager', {
+      cluster: this.request.cluster,
+      restUrl: this.request.restUrl,
+      jobIds: [],
+      leader: kubernetesHa,
+      timeoutMs,
+      stopWhenStuck: true,
+    });
+    this.took({ kind: 'wait-for-jobmanager' }, `waited ${formatDuration(result.waitedMs)} for the JobManager: ${result.detail}`);
+    if (!result.recovered && !result.stuck) this.waitedOut.jobManager = true;
+  }
+
+  /** Flink recovers by itself (HA, or a job's restart strategy): wait for it, then verify the jobs it brought back. */
+  private async awaitFlinkRecovery(action: Extract<RemediationAction, { kind: 'await-recovery' }>): Promise<string | undefined> {
+    const timeoutMs = this.request.limits.haRecoveryTimeout;
+    this.step('awaiting-recovery', `${describeAction(action)} (up to ${formatDuration(timeoutMs)}, no destructive action meanwhile)`);
+    const result = await withSummary('awaitClusterRecovery', polling(timeoutMs), "wait for Flink's own recovery", {
+      cluster: this.request.cluster,
+      restUrl: this.request.restUrl,
+      jobIds: action.jobIds,
+      leader: action.leader,
+      timeoutMs,
+      stopWhenStuck: false,
+    });
+    this.took(action, `waited ${formatDuration(result.waitedMs)} for Flink's own recovery: ${result.detail}`);
+    if (!result.recovered) {
+      this.waitedOut.recovery = true;
+      return undefined;
+    }
+    for (const jobId of action.jobIds) {
+      const failure = await this.verify(jobId, undefined);
+      if (failure) return failure;
+    }
+    return undefined;
+  }
+
+  /** A lost job back from its newest checkpoint or savepoint, with its previous id: a second run finds it running. */
+  private async resubmit(action: Extract<RemediationAction, { kind: 'resubmit-job' }>): Promise<string | undefined> {
+    const { cluster, restUrl, limits } = this.request;
+    const identity: RecordIdentity = { cluster, kind: 'session-job', jobKey: action.jobKey, jobName: action.jobName, jobId: action.jobId };
+    const restore = action.restore;
+    this.step('resubmitting', describeAction(action));
+    // Recorded first: retention never disposes of what a running job restored from.
+    await quickActivities.recordRestorePoint({
+      identity,
+      point: { path: restore.path, at: new Date().toISOString(), workflowId: this.workflowId, operation: 'remediation' },
+      currentVersion: action.version,
+    });
+    try {
+      await withSummary('deployVersion', polling(limits.jobManagerTimeout), `resubmit ${action.jobName} as ${action.jobId}`, {
+        cluster,
+        restUrl,
+        version: action.version,
+        restore: { path: restore.path, allowNonRestoredState: false },
+        jobId: action.jobId,
+        timeoutMs: limits.jobManagerTimeout,
+      });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const message = `resubmitting ${action.jobName} from ${restore.path} failed: ${failureMessage(error)}`;
+      await this.recordJob(identity, action, 'resubmit-failed', message, false);
+      return message;
+    }
+    this.took(action, `resubmitting ${action.jobName} (${describeVersion(action.version)}) as job ${action.jobId} from ${restore.source} ${restore.path}`);
+    const failure = await this.verify(action.jobId, restore.path, action.jobName);
+    const verified = this.verified.find((v) => v.jobId === action.jobId);
+    const message = failure ?? `resubmitted ${action.jobName} as job ${action.jobId} from ${restore.source} ${restore.path}; ${verified?.summary ?? ''}`;
+    await this.recordJob(identity, action, failure ? 'resubmit-failed' : 'resubmitted', message, !failure);
+    if (!failure) await this.event('Normal', 'JobResubmitted', message);
+    return failure;
+  }
+
+  /** RUNNING with all tasks, restored from the expected point (when known), a checkpoint after it, no restart. */
+  private async verify(jobId: string, expectedRestorePath: string | undefined, jobName = this.jobName(jobId)): Promise<string | undefined> {
+    const { cluster, restUrl, limits } = this.request;
+    this.step('verifying', `verifying job ${jobName} (${jobId})`);
+    const job = await quickActivities.observeJob({ cluster, restUrl, jobId }).catch(() => undefined);
+    const timeoutMs = limits.verifyTimeout + limits.stabilityWindow;
+    const result = await withSummary('verifyDeployment', polling(timeoutMs), `verify job ${jobId}`, {
+      cluster,
+      restUrl,
+      jobId,
+      expectedRestorePath,
+      checkpointingEnabled: job ? job.checkpointing !== undefined : true,
+      stabilityWindowMs: limits.stabilityWindow,
+      timeoutMs,
+    });
+    if (!result.verified) return `job ${jobName} (${jobId}) did not come back: ${result.reason}`;
+    const restoredFrom = result.job.restoredFrom?.path;
+    const summary = restoredFrom ? result.summary : `${result.summary} (no checkpoint to restore: the job started without state)`;
+    this.verified.push({ jobId, jobName, summary, ...(restoredFrom ? { restoredFrom } : {}) });
+    return undefined;
+  }
+
+  private async recordJob(identity: RecordIdentity, action: Extract<RemediationAction, { kind: 'resubmit-job' }>, outcome: string, message: string, running: boolean): Promise<void> {
+    await quickActivities.recordOutcome({
+      identity,
+      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: 'remediation', outcome, savepoint: action.restore.path, jobId: action.jobId, to: action.version, message },
+      running: running ? { version: action.version, jobId: action.jobId } : undefined,
+    });
+  }
+
+  private async succeed(diagnosis: Diagnosis): Promise<RemediationResult> {
+    const destructive = this.taken.filter((t) => t.kind === 'scale-jobmanager' || t.kind === 'delete-pod' || t.kind === 'resubmit-job');
+    const verified = this.verified.map((v) => `${v.jobName}: ${v.summary}`).join('; ');
+    if (destructive.length > 0) {
+      const message = `remediated ${clusterKey(this.request.cluster)}: ${destructive.map((t) => t.detail).join('; ')}${verified ? `; verified ${verified}` : ''}`;
+      await this.event('Normal', 'RemediationSucceeded', message);
+      return this.end('remediated', message, diagnosis);
+    }
+    if (this.taken.length > 0) {
+      const message = `Flink recovered ${clusterKey(this.request.cluster)} by itself; flinkops only waited and verified, no destructive action${verified ? `; verified ${verified}` : ''}`;
+      await this.event('Normal', 'FlinkRecovered', message);
+      return this.end('recovered', message, diagnosis);
+    }
+    return this.end('healthy', `${diagnosis.summary} (it recovered before flinkops acted)`, diagnosis);
+  }
+
+  /** Ends the run with "needs a human": the diagnosis, an event, a webhook notification (once per repeat interval). */
+  private async escalate(diagnosis: Diagnosis, reason?: string): Promise<never> {
+    const { cluster, limits } = this.request;
+    const escalation = reason ?? diagnosis.escalation ?? diagnosis.summary;
+    this.step('escalating', escalation);
+    const { notify, previous } = await quickActivities.recordEscalation({ cluster, workflowId: this.workflowId, fingerprint: escalationFingerprint(diagnosis), repeatMs: limits.escalationRepeat });
+    let notification = previous ? `not notified again: the same escalation was notified by ${previous.workflowId}` : 'not notified';
+    if (notify) {
+      notification = await withSummary('notifyEscalation', NOTIFY, 'notify the escalation webhook', {
+        cluster,
+        workflowId: this.workflowId,
+        trigger: this.request.trigger,
+        summary: diagnosis.summary,
+        escalation,
+        findings: diagnosis.findings.filter((f) => f.severity !== 'info').map(({ code, severity, subject, reason }) => ({ code, severity, subject, reason })),
+        actions: this.taken.map(({ kind, target, detail }) => ({ kind, target, detail })),
+      }).then(
+        (r) => r.detail,
+        (error: unknown) => `notification failed: ${failureMessage(error)}`,
+      );
+    }
+    const message = `needs a human: ${escalation}`;
+    await this.event('Warning', 'RemediationEscalated', `${message} (${notification})`);
+    this.step('done', `${message} (${notification})`);
+    this.count('escalated');
+    const details: EscalationDetails = { diagnosis, actions: this.taken, notification };
+    throw ApplicationFailure.nonRetryable(message, 'NeedsHuman', details);
+  }
+
+  private async observeAndDiagnose(): Promise<Diagnosis> {
+    const { cluster, restUrl, limits } = this.request;
+    this.step('observing', `observing ${clusterKey(cluster)}`);
+    const snapshot = await withSummary('observeClusterHealth', OBSERVE, `observe ${clusterKey(cluster)}`, { cluster, restUrl, workflowId: this.workflowId });
+    this.snapshot = snapshot;
+    const diagnosis = diagnose(snapshot, { nowMs: Date.now(), limits, taken: this.taken, waitedOut: { ...this.waitedOut }, counted: this.counted });
+    this.progress.diagnosis = diagnosis;
+    this.step('diagnosed', diagnosis.summary);
+    return diagnosis;
+  }
+
+  private took(action: RemediationAction, detail: string): void {
+    this.taken.push({ kind: action.kind, target: actionTarget(action), at: Date.now(), detail });
+  }
+
+  private jobName(jobId: string): string {
+    return this.snapshot?.knownJobs.find((j) => j.jobId === jobId)?.jobName ?? jobId;
+  }
+
+  private end(outcome: RemediationOutcome, message: string, final: Diagnosis): RemediationResult {
+    this.step('done', message);
+    this.count(outcome);
+    return this.result(outcome, message, final);
+  }
+
+  private result(outcome: RemediationOutcome, message: string, final: Diagnosis): RemediationResult {
+    const recovered = outcome === 'remediated' || outcome === 'recovered' || (outcome === 'healthy' && this.detectedAt !== undefined);
+    return {
+      outcome,
+      message,
+      diagnosis: this.first ?? final,
+      ...(final !== this.first ? { final } : {}),
+      actions: this.taken,
+      verified: this.verified,
+      ...(this.detectedAt !== undefined ? { detectedAt: this.detectedAt } : {}),
+      ...(recovered ? { recoveredAt: final.observedAt } : {}),
+    };
+  }
+
+  private count(outcome: string): void {
+    metricMeter.createCounter('flinkops_remediations_total', '{run}', 'Remediation runs by outcome').add(1, { outcome, trigger: this.request.trigger });
+  }
+
+  private async event(type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
+    await quickActivities.emitClusterEvent({ cluster: this.request.cluster, type, reason, action: 'Remediate', note: `${note} (${this.workflowId})` });
+  }
+
+  private async releaseLock(): Promise<void> {
+    if (!this.locked) return;
+    await quickActivities.releaseOperationLock({ scope: { cluster: this.request.cluster }, workflowId: this.workflowId });
+    this.locked = false;
+  }
+
+  private step(step: string, message: string): void {
+    const now = Date.now();
+    this.progress.step = step;
+    this.progress.message = message;
+    this.progress.history.push({ step, at: now, message });
+    setCurrentDetails(`**${step}**: ${message}`);
+    log.info(`remediation ${step}: ${message}`);
+  }
+}
+
+function failureMessage(error: unknown): string {
+  const failure = error as { cause?: { message?: string }; message?: string };
+  return failure.cause?.message ?? failure.message ?? String(error);
+}
