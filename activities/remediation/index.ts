@@ -36,6 +36,12 @@ export interface RegisterJobRequest {
   workflowId: string;
 }
 
+/** A workflow run: `flinkops remediate` reuses its workflow id, so runs are told apart by run id. */
+export interface RunIdentity {
+  workflowId: string;
+  runId: string;
+}
+
 const POLL_MS = 1_000;
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
@@ -67,10 +73,10 @@ export function createRemediationActivities(ctx: ActivityContext) {
      * Deletes one JobManager pod (only the pod with that uid: a replacement is left alone). The deletion is
      * remembered first, so the once-per-window rule holds even if the worker dies right after.
      */
-    async deleteJobManagerPod(request: { cluster: ClusterRef; pod: string; uid: string; workflowId: string }): Promise<{ deleted: boolean }> {
+    async deleteJobManagerPod(request: { cluster: ClusterRef; pod: string; uid: string } & RunIdentity): Promise<{ deleted: boolean }> {
       await memory().update(request.cluster, (state, nowMs) => {
-        if (!state.podDeletions.some((d) => d.pod === request.pod && d.workflowId === request.workflowId)) {
-          state.podDeletions.push({ at: nowMs, pod: request.pod, workflowId: request.workflowId });
+        if (!state.podDeletions.some((d) => d.pod === request.pod && d.runId === request.runId)) {
+          state.podDeletions.push({ at: nowMs, pod: request.pod, workflowId: request.workflowId, runId: request.runId });
         }
       });
       try {
@@ -119,20 +125,20 @@ export function createRemediationActivities(ctx: ActivityContext) {
     },
 
     /** A run that acts counts against the cluster's rate limit (once per run). */
-    async recordRemediationRun(request: { cluster: ClusterRef; workflowId: string }): Promise<{ lastHour: number }> {
+    async recordRemediationRun(request: { cluster: ClusterRef } & RunIdentity): Promise<{ lastHour: number }> {
       return memory().update(request.cluster, (state, nowMs) => {
-        if (!state.remediations.some((r) => r.workflowId === request.workflowId)) state.remediations.push({ at: nowMs, workflowId: request.workflowId });
+        if (!state.remediations.some((r) => r.runId === request.runId)) state.remediations.push({ at: nowMs, workflowId: request.workflowId, runId: request.runId });
         return { lastHour: state.remediations.filter((r) => r.at > nowMs - 3_600_000).length };
       });
     },
 
     /** Remembers an escalation; says whether to notify (a new problem, or the same one after the repeat interval). */
-    async recordEscalation(request: { cluster: ClusterRef; workflowId: string; fingerprint: string; repeatMs: number }): Promise<{ notify: boolean; previous?: { at: number; workflowId: string } }> {
+    async recordEscalation(request: { cluster: ClusterRef; fingerprint: string; repeatMs: number } & RunIdentity): Promise<{ notify: boolean; previous?: { at: number; workflowId: string } }> {
       return memory().update(request.cluster, (state, nowMs) => {
         const previous = state.lastEscalation;
-        if (previous?.workflowId === request.workflowId) return { notify: true };
+        if (previous?.runId === request.runId) return { notify: true }; // a retry of this very call
         const repeated = previous && previous.fingerprint === request.fingerprint && nowMs - previous.at < request.repeatMs;
-        if (!repeated) state.lastEscalation = { at: nowMs, fingerprint: request.fingerprint, workflowId: request.workflowId };
+        if (!repeated) state.lastEscalation = { at: nowMs, fingerprint: request.fingerprint, workflowId: request.workflowId, runId: request.runId };
         return repeated ? { notify: false, previous: { at: previous.at, workflowId: previous.workflowId } } : { notify: true };
       });
     },

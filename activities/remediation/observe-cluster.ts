@@ -183,8 +183,11 @@ function expectedRunning(record: JobRecord): boolean {
 
 async function knownJob(record: JobRecord, checkpointDir: string | undefined): Promise<KnownJob> {
   const version = record.currentVersion?.kind === 'jar' ? record.currentVersion : undefined;
-  const savepoints: RestoreCandidate[] = [...record.savepoints, ...(record.lastGoodSavepoint ? [record.lastGoodSavepoint] : [])]
-    .map((s) => ({ path: s.path, source: 'savepoint' as const, at: Date.parse(s.at) }))
+  // What the job ran from before counts too (a job lost again before its first checkpoint); a restore point from a
+  // checkpoint is one.
+  const recorded = [...record.savepoints, ...(record.lastGoodSavepoint ? [record.lastGoodSavepoint] : []), ...record.restorePoints];
+  const savepoints: RestoreCandidate[] = recorded
+    .map((s) => ({ path: s.path, source: /\/chk-\d+\/?$/.test(s.path) ? ('checkpoint' as const) : ('savepoint' as const), at: Date.parse(s.at) }))
     .filter((c, i, all) => Number.isFinite(c.at) && all.findIndex((o) => o.path === c.path) === i);
   const checkpoints = checkpointDir
     ? await retainedCheckpoints(checkpointDir, record.currentJobId)

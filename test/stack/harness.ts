@@ -29,10 +29,11 @@ export class OperationHarness {
     this.taskQueue = `${name}-${Date.now()}`;
   }
 
-  async setUp(): Promise<void> {
+  /** `workerEnv`: extra worker settings (e.g. FLINKOPS_ESCALATION_WEBHOOK_URL). */
+  async setUp(workerEnv: NodeJS.ProcessEnv = {}): Promise<void> {
     this.namespace = await createNamespace(this.kube, this.name);
     this.dataDir = this.stack.tempDir(this.name);
-    this.worker = await this.startWorker();
+    this.worker = await this.startWorker(workerEnv);
   }
 
   async tearDown(): Promise<void> {

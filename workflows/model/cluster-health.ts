@@ -109,12 +109,15 @@ export interface RestoreCandidate {
   checkpointId?: number;
 }
 
-/** What flinkops remembers of its remediations of a cluster (a ConfigMap, so it survives worker restarts). */
+/**
+ * What flinkops remembers of its remediations of a cluster (a ConfigMap, so it survives worker restarts). Runs are
+ * told apart by run id: `flinkops remediate` reuses its workflow id.
+ */
 export interface RemediationMemory {
   /** Runs that acted (scaled, deleted a pod, resubmitted a job), newest last. */
-  remediations: { at: number; workflowId: string }[];
-  podDeletions: { at: number; pod: string; workflowId: string }[];
-  lastEscalation?: { at: number; fingerprint: string; workflowId: string };
+  remediations: { at: number; workflowId: string; runId?: string }[];
+  podDeletions: { at: number; pod: string; workflowId: string; runId?: string }[];
+  lastEscalation?: { at: number; fingerprint: string; workflowId: string; runId?: string };
 }
 
 export function emptyMemory(): RemediationMemory {

@@ -358,7 +358,7 @@ function jobFinding(job: KnownJob, snapshot: ClusterHealthSnapshot, haOn: boolea
     code: 'job-lost',
     severity: 'critical',
     subject,
-    reason: `${lost}; it will be resubmitted with its id from its newest ${restore.source} ${restore.path} (${age} old)`,
+    reason: `${lost}; it will be resubmitted from its newest ${restore.source} ${restore.path} (${age} old)`,
     action: { kind: 'resubmit-job', jobKey: job.jobKey, jobName: job.jobName, jobId: job.jobId, version: job.version, restore },
   };
 }
@@ -414,6 +414,17 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
     }
   }
 
+  if (!context.counted && next.some(isDestructive)) {
+    const recent = snapshot.memory.remediations.filter((r) => r.at > nowMs - 3_600_000);
+    if (recent.length >= limits.maxRemediationsPerHour) {
+      return stop(
+        'rate-limited',
+        base.cluster,
+        `rate limit: ${recent.length} remediation(s) of this cluster in the last hour (at most ${limits.maxRemediationsPerHour}); flinkops does not act again, so a flapping cluster is not restarted in a loop`,
+      );
+    }
+  }
+
   for (const action of next) {
     if (action.kind !== 'delete-pod') continue;
     const deletedBefore = context.taken.find((t) => t.kind === 'delete-pod');
@@ -427,17 +438,6 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
         'pod-deletion-window',
         action.pod,
         `a JobManager pod of this cluster was already deleted ${formatDuration(nowMs - previous.at)} ago (${previous.pod}, by ${previous.workflowId}); within the ${formatDuration(limits.podDeletionWindow)} window deleting another would only restart it in a loop`,
-      );
-    }
-  }
-
-  if (!context.counted && next.some(isDestructive)) {
-    const recent = snapshot.memory.remediations.filter((r) => r.at > nowMs - 3_600_000);
-    if (recent.length >= limits.maxRemediationsPerHour) {
-      return stop(
-        'rate-limited',
-        base.cluster,
-        `rate limit: ${recent.length} remediation(s) of this cluster in the last hour (at most ${limits.maxRemediationsPerHour}); flinkops does not act again, so a flapping cluster is not restarted in a loop`,
       );
     }
   }
@@ -498,7 +498,7 @@ export function describeAction(action: PlannedAction): string {
     case 'await-recovery':
       return `wait for Flink's own recovery${action.leader ? ' (a leader elected)' : ''}${action.jobIds.length ? ` of job(s) ${action.jobIds.join(', ')}` : ''}, then verify`;
     case 'resubmit-job':
-      return `resubmit ${action.jobName} as job ${action.jobId} from ${action.restore.source} ${action.restore.path}, then verify`;
+      return `resubmit ${action.jobName} (was job ${action.jobId}) from ${action.restore.source} ${action.restore.path}, then verify`;
     case 'escalate':
       return 'needs a human';
     case 'deferred':

@@ -3,7 +3,7 @@ import type { RecordIdentity } from '../../activities/records';
 import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import type { ClusterHealthSnapshot } from '../model/cluster-health';
 import { formatDuration } from '../model/durations';
-import { clusterKey, describeVersion } from '../model/target';
+import { clusterKey, describeVersion, flinkIdFrom } from '../model/target';
 import { actionTarget, describeAction, diagnose, escalationFingerprint, isDestructive, type Diagnosis, type RemediationAction, type TakenAction } from './diagnose';
 import { parseRemediationRequest, type RemediationRequest, type RemediationRequestInput } from './request';
 
@@ -68,9 +68,12 @@ export async function remediationWorkflow(input: RemediationRequestInput): Promi
 
 class Remediation {
   private readonly workflowId = workflowInfo().workflowId;
+  private readonly runId = workflowInfo().runId;
   private readonly progress: RemediationProgress;
   private readonly taken: TakenAction[] = [];
   private readonly verified: JobVerification[] = [];
+  /** Known jobs this run saw not running: verified before the run counts as a success. */
+  private readonly atRisk = new Set<string>();
   private readonly waitedOut: { jobManager?: boolean; recovery?: boolean } = {};
   private counted = false;
   private locked = false;
@@ -124,7 +127,7 @@ class Remediation {
       if (diagnosis.escalation) return this.escalate(diagnosis);
       if (pass > MAX_PASSES) return this.escalate(diagnosis, `still unhealthy after ${MAX_PASSES} rounds of remediation`);
       if (!this.counted && diagnosis.plan.some(isDestructive)) {
-        await quickActivities.recordRemediationRun({ cluster: this.request.cluster, workflowId: this.workflowId });
+        await quickActivities.recordRemediationRun({ cluster: this.request.cluster, workflowId: this.workflowId, runId: this.runId });
         this.counted = true;
         await this.event('Normal', 'RemediationStarted', diagnosis.summary);
       }
@@ -154,7 +157,7 @@ class Remediation {
       }
       case 'delete-pod': {
         this.step('deleting-pod', describeAction(action));
-        const { deleted } = await withSummary('deleteJobManagerPod', QUICK, `delete pod ${action.pod}`, { cluster, pod: action.pod, uid: action.uid, workflowId: this.workflowId });
+        const { deleted } = await withSummary('deleteJobManagerPod', QUICK, `delete pod ${action.pod}`, { cluster, pod: action.pod, uid: action.uid, workflowId: this.workflowId, runId: this.runId });
         this.took(action, `deleting JobManager pod ${action.pod}`);
         if (deleted) await this.event('Warning', 'JobManagerPodDeleted', `deleted JobManager pod ${action.pod} so Kubernetes starts a fresh one (at most once per ${formatDuration(limits.podDeletionWindow)})`);
         await this.awaitJobManager(kubernetesHa);
@@ -209,38 +212,45 @@ class Remediation {
     return undefined;
   }
 
-  /** A lost job back from its newest checkpoint or savepoint, with its previous id: a second run finds it running. */
+  /**
+   * A lost job back from its newest checkpoint or savepoint. It gets a new job id, fixed by this run: a retry finds
+   * its own submission, and the record names the new id, so a later run finds it running. Not the old id: the
+   * TaskManagers that survived the JobManager still hold the old id's job with its previous libraries and refuse
+   * tasks of a resubmission under that id until they drop it (minutes later, if the restart strategy lasts).
+   */
   private async resubmit(action: Extract<RemediationAction, { kind: 'resubmit-job' }>): Promise<string | undefined> {
     const { cluster, restUrl, limits } = this.request;
+    const jobId = flinkIdFrom(`${this.workflowId}/${this.runId}/${action.jobId}`);
     const identity: RecordIdentity = { cluster, kind: 'session-job', jobKey: action.jobKey, jobName: action.jobName, jobId: action.jobId };
     const restore = action.restore;
-    this.step('resubmitting', describeAction(action));
+    this.step('resubmitting', `${describeAction(action)} as job ${jobId}`);
     // Recorded first: retention never disposes of what a running job restored from.
     await quickActivities.recordRestorePoint({
       identity,
-      point: { path: restore.path, at: new Date().toISOString(), workflowId: this.workflowId, operation: 'remediation' },
+      point: { path: restore.path, at: new Date(restore.at).toISOString(), workflowId: this.workflowId, operation: 'remediation' },
       currentVersion: action.version,
     });
     try {
-      await withSummary('deployVersion', polling(limits.jobManagerTimeout), `resubmit ${action.jobName} as ${action.jobId}`, {
+      await withSummary('deployVersion', polling(limits.jobManagerTimeout), `resubmit ${action.jobName} as ${jobId}`, {
         cluster,
         restUrl,
         version: action.version,
         restore: { path: restore.path, allowNonRestoredState: false },
-        jobId: action.jobId,
+        jobId,
         timeoutMs: limits.jobManagerTimeout,
       });
     } catch (error) {
       if (isCancellation(error)) throw error;
       const message = `resubmitting ${action.jobName} from ${restore.path} failed: ${failureMessage(error)}`;
-      await this.recordJob(identity, action, 'resubmit-failed', message, false);
+      await this.recordJob(identity, action, undefined, 'resubmit-failed', message);
       return message;
     }
-    this.took(action, `resubmitting ${action.jobName} (${describeVersion(action.version)}) as job ${action.jobId} from ${restore.source} ${restore.path}`);
-    const failure = await this.verify(action.jobId, restore.path, action.jobName);
-    const verified = this.verified.find((v) => v.jobId === action.jobId);
-    const message = failure ?? `resubmitted ${action.jobName} as job ${action.jobId} from ${restore.source} ${restore.path}; ${verified?.summary ?? ''}`;
-    await this.recordJob(identity, action, failure ? 'resubmit-failed' : 'resubmitted', message, !failure);
+    this.took(action, `resubmitting ${action.jobName} (${describeVersion(action.version)}) as job ${jobId} (was ${action.jobId}) from ${restore.source} ${restore.path}`);
+    const failure = await this.verify(jobId, restore.path, action.jobName);
+    const verified = this.verified.find((v) => v.jobId === jobId);
+    const message = failure ?? `resubmitted ${action.jobName} as job ${jobId} (was ${action.jobId}) from ${restore.source} ${restore.path}; ${verified?.summary ?? ''}`;
+    // Submitted either way: the record follows the job Flink now has.
+    await this.recordJob(identity, action, jobId, failure ? 'resubmit-failed' : 'resubmitted', message);
     if (!failure) await this.event('Normal', 'JobResubmitted', message);
     return failure;
   }
@@ -267,15 +277,22 @@ class Remediation {
     return undefined;
   }
 
-  private async recordJob(identity: RecordIdentity, action: Extract<RemediationAction, { kind: 'resubmit-job' }>, outcome: string, message: string, running: boolean): Promise<void> {
+  private async recordJob(identity: RecordIdentity, action: Extract<RemediationAction, { kind: 'resubmit-job' }>, jobId: string | undefined, outcome: string, message: string): Promise<void> {
     await quickActivities.recordOutcome({
       identity,
-      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: 'remediation', outcome, savepoint: action.restore.path, jobId: action.jobId, to: action.version, message },
-      running: running ? { version: action.version, jobId: action.jobId } : undefined,
+      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: 'remediation', outcome, savepoint: action.restore.path, jobId: jobId ?? action.jobId, to: action.version, message },
+      running: jobId ? { version: action.version, jobId } : undefined,
     });
   }
 
   private async succeed(diagnosis: Diagnosis): Promise<RemediationResult> {
+    // Jobs Flink brought back by itself (HA, restart strategy) are verified too: running is not enough, their state must be back.
+    const resubmitted = new Set(this.taken.filter((t) => t.kind === 'resubmit-job').map((t) => t.target));
+    for (const jobId of this.atRisk) {
+      if (resubmitted.has(jobId) || this.verified.some((v) => v.jobId === jobId)) continue;
+      const failure = await this.verify(jobId, undefined);
+      if (failure) return this.escalate(diagnosis, failure);
+    }
     const destructive = this.taken.filter((t) => t.kind === 'scale-jobmanager' || t.kind === 'delete-pod' || t.kind === 'resubmit-job');
     const verified = this.verified.map((v) => `${v.jobName}: ${v.summary}`).join('; ');
     if (destructive.length > 0) {
@@ -296,7 +313,7 @@ class Remediation {
     const { cluster, limits } = this.request;
     const escalation = reason ?? diagnosis.escalation ?? diagnosis.summary;
     this.step('escalating', escalation);
-    const { notify, previous } = await quickActivities.recordEscalation({ cluster, workflowId: this.workflowId, fingerprint: escalationFingerprint(diagnosis), repeatMs: limits.escalationRepeat });
+    const { notify, previous } = await quickActivities.recordEscalation({ cluster, workflowId: this.workflowId, runId: this.runId, fingerprint: escalationFingerprint(diagnosis), repeatMs: limits.escalationRepeat });
     let notification = previous ? `not notified again: the same escalation was notified by ${previous.workflowId}` : 'not notified';
     if (notify) {
       notification = await withSummary('notifyEscalation', NOTIFY, 'notify the escalation webhook', {
@@ -327,6 +344,12 @@ class Remediation {
     this.snapshot = snapshot;
     const diagnosis = diagnose(snapshot, { nowMs: Date.now(), limits, taken: this.taken, waitedOut: { ...this.waitedOut }, counted: this.counted });
     this.progress.diagnosis = diagnosis;
+    if (diagnosis.status === 'unhealthy' && this.request.mode === 'remediate') {
+      for (const job of snapshot.knownJobs) {
+        const running = snapshot.rest.reachable && snapshot.rest.jobs.some((j) => j.id === job.jobId && j.state === 'RUNNING' && j.tasksRunning === j.tasksTotal);
+        if (!running) this.atRisk.add(job.jobId);
+      }
+    }
     this.step('diagnosed', diagnosis.summary);
     return diagnosis;
   }

@@ -1,0 +1,316 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { EventsV1Api, type V1ConfigMap } from '@kubernetes/client-node';
+import type { FlinkRestClient } from '../../activities/flink/rest-client';
+import { FlinkRestError } from '../../activities/flink/rest-client';
+import type { RemediationMemory } from '../../workflows/model/cluster-health';
+import type { JobRecord } from '../../workflows/model/record';
+import { sameLocation } from '../../workflows/model/locations';
+import { remediationWorkflowId } from '../../workflows/remediation/ids';
+import type { RemediationResult } from '../../workflows/remediation/workflow';
+import { defaultCacheDir } from '../stack/config';
+import { FIXTURE_MAIN_CLASSES, fixtureJar } from '../stack/fixtures';
+import { readCounters, waitForJobState } from '../stack/fixture-jobs';
+import { applyManifest, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods } from '../stack/kube/helpers';
+import { applyObjects, renderManifest } from '../stack/kube/manifests';
+import { temporalCliPath } from '../stack/temporal';
+import { waitFor } from '../stack/wait';
+import { OperationHarness } from '../support/upgrade-harness';
+
+// JobManager failover remediation against the real stack: Bitnami-shaped clusters on the local Kubernetes, the CLI,
+// the Temporal server and a worker process. Windows and timeouts are shortened through the request options.
+const h = new OperationHarness('remediate');
+const WEBHOOK_TOKEN = 'webhook-secret-9f3c';
+const notifications: Record<string, unknown>[] = [];
+let webhook: Server;
+let webhookUrl = '';
+
+beforeAll(async () => {
+  webhook = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      if (request.url?.includes(WEBHOOK_TOKEN)) notifications.push(JSON.parse(body) as Record<string, unknown>);
+      response.writeHead(request.url?.includes(WEBHOOK_TOKEN) ? 204 : 403).end();
+    });
+  });
+  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  const address = webhook.address() as { port: number };
+  webhookUrl = `http://127.0.0.1:${address.port}/hooks/flinkops?token=${WEBHOOK_TOKEN}`;
+  await h.setUp({ FLINKOPS_ESCALATION_WEBHOOK_URL: webhookUrl });
+});
+afterAll(async () => {
+  await h.tearDown();
+  await new Promise((resolve) => webhook.close(resolve));
+});
+
+const jobManagerSelector = (name: string) => `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`;
+
+interface AuditWrite {
+  verb: string;
+  resource: string;
+  name?: string;
+  namespace?: string;
+}
+
+/** Writes (create/update/patch/delete) the worker's identity made in a time window, from the API server's audit log. */
+function auditWrites(since: Date, until: Date): AuditWrite[] {
+  const lines = readFileSync(h.stack.state.kube.auditLog, 'utf8').split('\n').filter(Boolean);
+  return lines
+    .map((line) => JSON.parse(line) as { stage: string; verb: string; user?: { username?: string }; requestReceivedTimestamp: string; objectRef?: { resource?: string; name?: string; namespace?: string } })
+    .filter((e) => e.stage === 'ResponseComplete' && e.user?.username === 'flinkops-admin' && ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(e.verb))
+    .filter((e) => {
+      const at = Date.parse(e.requestReceivedTimestamp);
+      return at >= since.getTime() && at <= until.getTime();
+    })
+    .map((e) => ({ verb: e.verb, resource: e.objectRef?.resource ?? '', name: e.objectRef?.name, namespace: e.objectRef?.namespace }));
+}
+
+async function jobManagerPods(name: string) {
+  return (await h.kube.core.listNamespacedPod({ namespace: h.namespace, labelSelector: jobManagerSelector(name) })).items.filter((p) => !p.metadata?.deletionTimestamp);
+}
+
+async function record(jobName: string): Promise<JobRecord | undefined> {
+  const configMaps = await h.kube.core.listNamespacedConfigMap({ namespace: h.namespace, labelSelector: 'app.kubernetes.io/managed-by=flinkops' });
+  return configMaps.items.map((c) => c.data?.['record.json']).filter((t): t is string => Boolean(t)).map((t) => JSON.parse(t) as JobRecord).find((r) => r.jobName === jobName);
+}
+
+async function memory(cluster: string): Promise<RemediationMemory> {
+  const configMap: V1ConfigMap = await h.kube.core.readNamespacedConfigMap({ name: `flinkops-remediation-${cluster}`, namespace: h.namespace });
+  return JSON.parse(configMap.data!['state.json']!) as RemediationMemory;
+}
+
+async function eventReasons(): Promise<string[]> {
+  const events = await h.kube.kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: h.namespace });
+  return events.items.filter((e) => e.reportingController === 'flinkops.dev/worker').map((e) => e.reason ?? '');
+}
+
+/** Frees the machine for the next test: the cluster's Deployments go, and with them their Flink processes. */
+async function deleteCluster(name: string): Promise<void> {
+  for (const component of ['jobmanager', 'taskmanager']) {
+    await h.kube.apps.deleteNamespacedDeployment({ name: `${name}-${component}`, namespace: h.namespace }).catch(() => undefined);
+  }
+  await waitFor(async () => (await h.kube.core.listNamespacedPod({ namespace: h.namespace, labelSelector: `app.kubernetes.io/instance=${name}` })).items.length === 0, {
+    timeoutMs: 60_000,
+    description: `the pods of ${name} to go`,
+  });
+}
+
+async function register(cluster: string, job: { args: string[] }, jobName: string): Promise<void> {
+  const result = await h.cli(['register', `${h.namespace}/${cluster}`, '--job', jobName, '--jar', fixtureJar('v1'), '--entry-class', FIXTURE_MAIN_CLASSES.v1, ...job.args.flatMap((a) => ['--arg', a])]);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(new RegExp(`registered job ${jobName} \\([0-9a-f]{32}\\)`));
+}
+
+async function completedCheckpoints(flink: FlinkRestClient, jobId: string, count: number): Promise<void> {
+  await waitFor(async () => (await flink.checkpoints(jobId)).counts.completed >= count, { timeoutMs: 60_000, description: `${count} completed checkpoints of ${jobId}` });
+}
+
+/** After `sinceLine`, the job's counters go on from a restored state: a job started from scratch would count from 1 again. */
+async function expectCountersContinued(output: string, sinceLine: number): Promise<void> {
+  const later = await waitFor(
+    () => {
+      const records = readCounters(output).slice(sinceLine);
+      return records.length >= 40 ? records : undefined;
+    },
+    { timeoutMs: 120_000, description: `new output in ${output}` },
+  );
+  expect(Math.min(...later.map((r) => r.count))).toBeGreaterThan(1);
+}
+
+test('two JobManagers without HA: doctor explains it without writing anything, remediate scales to 1, and a job submitted through the Service stays visible', async () => {
+  await applyManifest(h.kube, 'session-cluster.yaml', sessionClusterVariables(h.namespace, join(h.dataDir, 'split'), { NAME: 'split', JOBMANAGER_REPLICAS: 2, TASK_SLOTS: 2 }));
+  await waitForReadyPods(h.kube, h.namespace, jobManagerSelector('split'), 2);
+
+  const doctorStarted = new Date();
+  const doctor = await h.cli(['doctor', `${h.namespace}/split`]);
+  const doctorEnded = new Date();
+  expect(doctor.code).toBe(5);
+  expect(doctor.stdout).toContain('2 JobManager replicas without high availability: requests are split between two independent leaders');
+  expect(doctor.stdout).toContain(`-> scale Deployment split-jobmanager from 2 to 1 replica`);
+  expect(auditWrites(doctorStarted, doctorEnded)).toEqual([]);
+  expect((await jobManagerPods('split')).length).toBe(2);
+
+  const started = new Date();
+  const result = await h.cli(['remediate', `${h.namespace}/split`, '--json']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const remediation = JSON.parse(result.stdout) as RemediationResult;
+  expect(remediation.outcome).toBe('remediated');
+  expect(remediation.actions.map((a) => a.kind)).toEqual(expect.arrayContaining(['scale-jobmanager']));
+  // The audit log sees what remediate wrote (so its silence during doctor means something): the scale, the lock.
+  const writes = auditWrites(started, new Date());
+  expect(writes).toContainEqual({ verb: 'patch', resource: 'deployments', name: 'split-jobmanager', namespace: h.namespace });
+  expect(writes).toContainEqual({ verb: 'create', resource: 'leases', name: 'flinkops-lock-split', namespace: h.namespace });
+  expect((await h.kube.apps.readNamespacedDeployment({ name: 'split-jobmanager', namespace: h.namespace })).spec?.replicas).toBe(1);
+  expect(await eventReasons()).toEqual(expect.arrayContaining(['RemediationStarted', 'JobManagerScaled', 'RemediationSucceeded']));
+
+  // Every request through the Service now reaches the one JobManager: upload and run land together, and the job
+  // is found on every request (with two JobManagers some of these answered 404).
+  await waitForReadyPods(h.kube, h.namespace, jobManagerSelector('split'), 1);
+  const flink = perRequestConnectionClient(await serviceUrl(h.kube, h.namespace, 'split-jobmanager'));
+  await waitFor(async () => (await flink.overview())['slots-total'] >= 2, { timeoutMs: 120_000, description: 'the TaskManager to register with the remaining JobManager' });
+  const job = await h.submitJob(flink, 'v1', 'counter-split');
+  let found = 0;
+  for (let i = 0; i < 20; i++) {
+    try {
+      if ((await flink.jobDetails(job.jobId)).state === 'RUNNING') found++;
+    } catch (error) {
+      if (!(error instanceof FlinkRestError && error.isNotFound)) throw error;
+    }
+  }
+  expect(found).toBe(20);
+  await deleteCluster('split');
+});
+
+test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job from its newest checkpoint, its state continues, and no later run submits it again', async () => {
+  const flink = await h.sessionCluster('solo', 2);
+  const job = await h.submitJob(flink, 'v1', 'counter-solo');
+  await register('solo', job, 'counter-solo');
+  await completedCheckpoints(flink, job.jobId, 2);
+
+  const enable = await h.cli(['watch', 'enable', `${h.namespace}/solo`, '--every', '5s', '--stability-window', '3s', '--jobmanager-timeout', '2m']);
+  expect(enable.stderr).toBe('');
+  expect(enable.stdout).toMatch(/created schedule flinkops-watch-.*-solo: a health check of .*\/solo every 5.0s/);
+  const again = await h.cli(['watch', 'enable', `${h.namespace}/solo`, '--every', '5s', '--stability-window', '3s', '--jobmanager-timeout', '2m']);
+  expect(again.stdout).toMatch(/updated schedule/);
+  const list = await h.cli(['watch', 'list']);
+  expect(list.stdout).toMatch(new RegExp(`${h.namespace}/solo\\s+every 5.0s\\s+active`));
+
+  const [jobManager] = await jobManagerPods('solo');
+  const linesBefore = readCounters(job.output).length;
+  const lostAt = Date.now();
+  await h.kube.core.deleteNamespacedPod({ name: jobManager!.metadata!.name!, namespace: h.namespace });
+
+  // The new JobManager comes up without the job; a watch run resubmits it from the newest retained checkpoint.
+  const remediated = await waitFor(
+    async () => {
+      const r = await record('counter-solo');
+      return r?.history.find((e) => e.operation === 'remediation' && Date.parse(e.at) > lostAt);
+    },
+    { timeoutMs: 240_000, intervalMs: 1_000, description: 'a watch run to resubmit counter-solo' },
+  );
+  expect(remediated.outcome).toBe('resubmitted');
+  expect(remediated.workflowId).toMatch(/^flinkops-watch-/);
+  expect(remediated.savepoint).toMatch(new RegExp(`/${job.jobId}/chk-\\d+$`));
+  const newJobId = remediated.jobId!;
+  expect(newJobId).toMatch(/^[0-9a-f]{32}$/);
+  const fresh = perRequestConnectionClient(await serviceUrl(h.kube, h.namespace, 'solo-jobmanager'));
+  await waitForJobState(fresh, newJobId, 'RUNNING');
+  const restored = (await fresh.checkpoints(newJobId)).latest.restored;
+  expect(restored?.external_path && sameLocation(restored.external_path, remediated.savepoint!)).toBe(true);
+  const solo = await record('counter-solo');
+  expect(solo?.restorePoints.map((p) => p.path)).toContain(remediated.savepoint);
+  expect(solo?.currentJobId).toBe(newJobId);
+  await expectCountersContinued(job.output, linesBefore);
+
+  const disable = await h.cli(['watch', 'disable', `${h.namespace}/solo`]);
+  expect(disable.code).toBe(0);
+  expect((await h.cli(['watch', 'list'])).stdout).not.toContain(`${h.namespace}/solo`);
+  // A watch run still going must end first: the manual run below must not meet it.
+  await waitFor(async () => (await h.cli(['status', `${h.namespace}/solo`, '--json'])).stdout.includes('"running": []'), { timeoutMs: 120_000, description: 'no remediation running' });
+
+  const startTime = (await fresh.jobDetails(newJobId))['start-time'];
+  const second = await h.cli(['remediate', `${h.namespace}/solo`, '--json']);
+  expect(second.code).toBe(0);
+  const secondResult = JSON.parse(second.stdout) as RemediationResult;
+  expect(secondResult.outcome).toBe('healthy');
+  expect(secondResult.actions).toEqual([]);
+  expect((await fresh.listJobs()).filter((j) => j.name === 'counter-solo' && j.state === 'RUNNING').map((j) => j.jid)).toEqual([newJobId]);
+  expect((await fresh.jobDetails(newJobId))['start-time']).toBe(startTime);
+  await deleteCluster('solo');
+});
+
+test('Kubernetes HA, leading JobManager pod deleted: remediation waits for Flink to recover by itself, verifies the state, and takes no destructive action', async () => {
+  await applyManifest(h.kube, 'session-cluster-ha.yaml', sessionClusterVariables(h.namespace, join(h.dataDir, 'ha'), { NAME: 'ha', TASK_SLOTS: 2 }));
+  const [leader] = await waitForReadyPods(h.kube, h.namespace, jobManagerSelector('ha'), 1);
+  const flink = perRequestConnectionClient(await serviceUrl(h.kube, h.namespace, 'ha-jobmanager'));
+  await waitFor(async () => (await flink.overview())['slots-total'] >= 2, { timeoutMs: 120_000, description: 'slots' });
+  const job = await h.submitJob(flink, 'v1', 'counter-ha');
+  await register('ha', job, 'counter-ha');
+  await completedCheckpoints(flink, job.jobId, 2);
+  const healthy = await h.cli(['doctor', `${h.namespace}/ha`]);
+  expect(healthy.code).toBe(0);
+  expect(healthy.stdout).toMatch(/HA leader .* renewed its lease/);
+
+  const linesBefore = readCounters(job.output).length;
+  await h.kube.core.deleteNamespacedPod({ name: leader!.metadata!.name!, namespace: h.namespace });
+  const started = new Date();
+  const result = await h.cli(['remediate', `${h.namespace}/ha`, '--json', '--ha-recovery-timeout', '3m', '--stability-window', '3s']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const remediation = JSON.parse(result.stdout) as RemediationResult;
+  expect(remediation.outcome).toBe('recovered');
+  expect(remediation.diagnosis.status).toBe('unhealthy');
+  expect(remediation.actions.length).toBeGreaterThan(0);
+  for (const action of remediation.actions) expect(['wait-for-jobmanager', 'await-recovery']).toContain(action.kind);
+  expect(remediation.verified).toEqual([expect.objectContaining({ jobId: job.jobId, restoredFrom: expect.stringMatching(/chk-\d+$/) as unknown })]);
+  expect(remediation.message).toMatch(/Flink recovered .* by itself; flinkops only waited and verified, no destructive action/);
+  // Nothing but its lock and events: no pod, Deployment or ConfigMap was touched.
+  const writes = auditWrites(started, new Date()).filter((w) => w.resource !== 'leases' && w.resource !== 'events');
+  expect(writes).toEqual([]);
+  expect((await flink.listJobs()).filter((j) => j.name === 'counter-ha').map((j) => j.jid)).toEqual([job.jobId]);
+  await expectCountersContinued(job.output, linesBefore);
+  expect(await eventReasons()).toContain('FlinkRecovered');
+  await deleteCluster('ha');
+});
+
+test('a JobManager crash-looping on a bad configuration: one pod deletion, then escalation with the diagnosis and one webhook notification; no restart loop beyond the limits', async () => {
+  const invalid = await h.cli(['remediate', `${h.namespace}/crashy`, '--max-per-hour', '0']);
+  expect(invalid.code).toBe(2);
+  expect(invalid.stderr).toMatch(/--max-per-hour: must be at least 1/);
+  const unknown = await h.cli(['watch', 'enable', `${h.namespace}/nope`]);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toMatch(/unknown cluster: no JobManager Deployment "nope"/);
+
+  // Less memory than the JVM metaspace alone: the JobManager exits right after it starts, again and again.
+  const objects = renderManifest('session-cluster.yaml', sessionClusterVariables(h.namespace, join(h.dataDir, 'crashy'), { NAME: 'crashy', TASKMANAGER_REPLICAS: 0 }));
+  for (const object of objects as (V1ConfigMap & { kind?: string })[]) {
+    if (object.kind === 'ConfigMap') object.data!['config.yaml'] = object.data!['config.yaml']!.replace('jobmanager.memory.process.size: 1024m', 'jobmanager.memory.process.size: 100m');
+  }
+  await applyObjects(h.kube.kc, objects);
+  const crashing = await waitFor(
+    async () => {
+      const [p] = await jobManagerPods('crashy');
+      return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? p : undefined;
+    },
+    { timeoutMs: 90_000, description: 'the JobManager to crash-loop' },
+  );
+
+  const doctor = await h.cli(['doctor', `${h.namespace}/crashy`]);
+  expect(doctor.code).toBe(5);
+  expect(doctor.stdout).toMatch(/JobManager pod crashy-jobmanager-\S+ is crash-looping \(CrashLoopBackOff, \d+ restart\(s\), last exit code 1 \(Error\)\)/);
+
+  const first = await h.cli(['remediate', `${h.namespace}/crashy`, '--max-per-hour', '1', '--jobmanager-timeout', '90s']);
+  expect(first.code).toBe(1);
+  expect(first.stderr).toMatch(new RegExp(`needs a human: deleting JobManager pod ${crashing.metadata!.name} did not help: its replacement crashy-jobmanager-\\S+ is crash-looping too`));
+  expect(first.stdout).toMatch(/is crash-looping \(CrashLoopBackOff/);
+  const [replacement] = await jobManagerPods('crashy');
+  expect(replacement!.metadata!.uid).not.toBe(crashing.metadata!.uid);
+  const remembered = await memory('crashy');
+  expect(remembered.podDeletions.map((d) => d.pod)).toEqual([crashing.metadata!.name]);
+  expect(remembered.remediations).toHaveLength(1);
+  await waitFor(() => notifications.length >= 1, { timeoutMs: 10_000, description: 'the webhook notification' });
+  expect(notifications).toHaveLength(1);
+  expect(notifications[0]).toMatchObject({ kind: 'flinkops.remediation.escalated', cluster: `${h.namespace}/crashy`, trigger: 'manual', workflowId: remediationWorkflowId({ namespace: h.namespace, name: 'crashy' }) });
+  expect(JSON.stringify(notifications[0])).toMatch(/crash-looping/);
+  // The webhook URL (and its token) live in the worker's settings, never in the workflow's history.
+  const history = execFileSync(temporalCliPath(defaultCacheDir()), ['workflow', 'show', '--address', h.stack.state.temporal.address, '--workflow-id', remediationWorkflowId({ namespace: h.namespace, name: 'crashy' }), '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  expect(history).toContain('NeedsHuman');
+  expect(history).not.toContain(WEBHOOK_TOKEN);
+  expect(history).not.toContain(webhookUrl.split('?')[0]);
+
+  // The next run (a flapping cluster, a watch schedule) is stopped by the rate limit: nothing deleted, nobody paged twice.
+  const started = new Date();
+  const second = await h.cli(['remediate', `${h.namespace}/crashy`, '--max-per-hour', '1']);
+  expect(second.code).toBe(1);
+  expect(second.stderr).toMatch(/needs a human: rate limit: 1 remediation\(s\) of this cluster in the last hour \(at most 1\)/);
+  expect((await jobManagerPods('crashy'))[0]!.metadata!.uid).toBe(replacement!.metadata!.uid);
+  expect(auditWrites(started, new Date()).filter((w) => w.resource === 'pods' || w.resource === 'deployments')).toEqual([]);
+  expect(notifications).toHaveLength(1);
+  expect(await eventReasons()).toContain('RemediationEscalated');
+  await deleteCluster('crashy');
+});
