@@ -72,6 +72,14 @@ async function jobManagerPods(name: string) {
   return (await h.kube.core.listNamespacedPod({ namespace: h.namespace, labelSelector: jobManagerSelector(name) })).items.filter((p) => !p.metadata?.deletionTimestamp);
 }
 
+/** The pid of a pod's JobManager process, as the local node logged it when it started the container. */
+function jobManagerPid(podName: string): number {
+  const log = readFileSync(join(h.stack.config.logDir, 'local-node.log'), 'utf8');
+  const starts = [...log.matchAll(new RegExp(`${h.namespace}/${podName}: started session-jobmanager \\(pid (\\d+)\\)`, 'g'))];
+  if (starts.length === 0) throw new Error(`no JobManager process of ${podName} in the local node's log`);
+  return Number(starts.at(-1)![1]);
+}
+
 async function record(jobName: string): Promise<JobRecord | undefined> {
   const configMaps = await h.kube.core.listNamespacedConfigMap({ namespace: h.namespace, labelSelector: 'app.kubernetes.io/managed-by=flinkops' });
   return configMaps.items.map((c) => c.data?.['record.json']).filter((t): t is string => Boolean(t)).map((t) => JSON.parse(t) as JobRecord).find((r) => r.jobName === jobName);
@@ -221,6 +229,23 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
   expect(secondResult.actions).toEqual([]);
   expect((await fresh.listJobs()).filter((j) => j.name === 'counter-solo' && j.state === 'RUNNING').map((j) => j.jid)).toEqual([newJobId]);
   expect((await fresh.jobDetails(newJobId))['start-time']).toBe(startTime);
+
+  // The JobManager's process killed instead of its pod: Kubernetes restarts the container in place, as empty.
+  const [pod] = await jobManagerPods('solo');
+  const linesBeforeKill = readCounters(job.output).length;
+  process.kill(jobManagerPid(pod!.metadata!.name!), 'SIGKILL');
+  await waitFor(async () => ((await jobManagerPods('solo'))[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, { timeoutMs: 30_000, description: 'the JobManager container to restart' });
+  const third = await h.cli(['remediate', `${h.namespace}/solo`, '--json', '--stability-window', '3s']);
+  expect(third.stderr).toBe('');
+  expect(third.code).toBe(0);
+  const thirdResult = JSON.parse(third.stdout) as RemediationResult;
+  expect(thirdResult.outcome).toBe('remediated');
+  expect(thirdResult.actions.map((a) => a.kind)).toEqual(expect.arrayContaining(['resubmit-job']));
+  expect(thirdResult.actions.map((a) => a.kind)).not.toContain('delete-pod');
+  const resubmittedAgain = (await record('counter-solo'))!;
+  expect(resubmittedAgain.currentJobId).not.toBe(newJobId);
+  expect(thirdResult.verified).toEqual([expect.objectContaining({ jobId: resubmittedAgain.currentJobId, restoredFrom: expect.stringMatching(new RegExp(`/${newJobId}/chk-\\d+$`)) as unknown })]);
+  await expectCountersContinued(job.output, linesBeforeKill);
   await deleteCluster('solo');
 });
 

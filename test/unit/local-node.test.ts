@@ -2,6 +2,7 @@ import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import { expandVariables, parseStandaloneJobArgs, planContainer, type ResourceReader } from '../kube/local-node/container-spec';
 import { resolveImage } from '../kube/local-node/images';
 import { PodNetwork } from '../kube/local-node/pod-network';
+import { RestartBackoff } from '../kube/local-node/restart-backoff';
 
 const reader = (configMaps: Record<string, Record<string, string>> = {}, secrets: Record<string, Record<string, string>> = {}): ResourceReader => ({
   configMap: (_ns, name) => Promise.resolve(configMaps[name]),
@@ -76,4 +77,18 @@ test('containers that cannot run say why', async () => {
   expect(await planContainer(pod(missingConfigMap), missingConfigMap, '127.0.0.1', reader())).toMatchObject({ ok: false, reason: 'CreateContainerConfigError' });
   const shell = { name: 'c', image: 'flink:1.20', command: ['sh', '-c'], args: ['echo hi'] };
   expect(await planContainer(pod(shell), shell, '127.0.0.1', reader())).toMatchObject({ ok: false, reason: 'RunContainerError' });
+});
+
+test('container restarts back off like the kubelet: the first at once, then 10s doubling to 5m, reset after a quiet 10m', () => {
+  const backoff = new RestartBackoff(10_000);
+  let at = 0;
+  const delays = [0, 1, 2, 3, 4, 5, 6, 7].map(() => {
+    const delay = backoff.next(at);
+    at += delay + 1_000; // the container fails a second after each start
+    return delay;
+  });
+  expect(delays).toEqual([0, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
+  // A single crash (a killed JobManager) is restarted at once: no CrashLoopBackOff for it.
+  expect(backoff.next(at + 600_001)).toBe(0);
+  expect(backoff.next(at + 600_002)).toBe(10_000);
 });

@@ -6,6 +6,7 @@ import { flinkDistribution } from '../../stack/flink/distribution';
 import { prepareFlinkProcess, writeHostsFile, type FlinkCommand } from '../../stack/flink/process';
 import type { ContainerPlan } from './container-spec';
 import { ProbeState, runProbe } from './probes';
+import { RestartBackoff } from './restart-backoff';
 
 export interface PodRuntimeOptions {
   /** namespace/name, for logs. */
@@ -18,7 +19,7 @@ export interface PodRuntimeOptions {
   workDir: string;
   logFile: string;
   cacheDir: string;
-  /** First crash-loop back-off; it doubles per restart up to five minutes, as in the kubelet. */
+  /** Crash-loop back-off: the first restart is immediate, then this, doubling up to five minutes, as in the kubelet. */
   backoffBaseMs: number;
   plan: () => Promise<ContainerPlan>;
   /** Service and pod names the process must resolve, kept current by the node. */
@@ -27,7 +28,6 @@ export interface PodRuntimeOptions {
 }
 
 const MAX_BACKOFF_MS = 300_000;
-const BACKOFF_RESET_AFTER_MS = 600_000;
 
 /** One pod's container, run as a local Flink process: start, probes, restarts with back-off, graceful stop. */
 export class PodRuntime {
@@ -37,7 +37,9 @@ export class PodRuntime {
   private restartCount = 0;
   private startedAtMs = 0;
   private nextStartMs = 0;
+  /** Retries of a container that cannot be created (image, configuration). */
   private backoffMs: number;
+  private readonly restartBackoff: RestartBackoff;
   private readiness: ProbeState | undefined;
   private liveness: ProbeState | undefined;
   private stopping = false;
@@ -48,6 +50,7 @@ export class PodRuntime {
 
   constructor(private readonly options: PodRuntimeOptions) {
     this.backoffMs = options.backoffBaseMs;
+    this.restartBackoff = new RestartBackoff(options.backoffBaseMs, MAX_BACKOFF_MS);
   }
 
   get podIp(): string {
@@ -154,11 +157,12 @@ export class PodRuntime {
       this.finished = true;
       return;
     }
-    if (nowMs - this.startedAtMs > BACKOFF_RESET_AFTER_MS) this.backoffMs = this.options.backoffBaseMs;
     this.lastState = { terminated };
     this.restartCount++;
-    this.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(this.backoffMs / 1000)}s restarting failed container` } };
-    this.scheduleRetry(nowMs);
+    const delayMs = this.restartBackoff.next(nowMs);
+    this.nextStartMs = nowMs + delayMs;
+    // Like the kubelet: restarted at once after the first failure, CrashLoopBackOff only while a back-off runs.
+    this.state = delayMs > 0 ? { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delayMs / 1000)}s restarting failed container` } } : { terminated };
   }
 
   private scheduleRetry(nowMs: number): void {
