@@ -16,6 +16,7 @@ import { readCounters, waitForJobState } from '../stack/fixture-jobs';
 import { applyManifest, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods } from '../stack/kube/helpers';
 import { applyObjects, renderManifest } from '../stack/kube/manifests';
 import { temporalCliPath } from '../stack/temporal';
+import { recordHistory } from '../support/histories';
 import { waitFor } from '../stack/wait';
 import { OperationHarness } from '../support/upgrade-harness';
 
@@ -246,6 +247,7 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
   expect(resubmittedAgain.currentJobId).not.toBe(newJobId);
   expect(thirdResult.verified).toEqual([expect.objectContaining({ jobId: resubmittedAgain.currentJobId, restoredFrom: expect.stringMatching(new RegExp(`/${newJobId}/chk-\\d+$`)) as unknown })]);
   await expectCountersContinued(job.output, linesBeforeKill);
+  recordHistory(h.stack.state.temporal.address, remediationWorkflowId({ namespace: h.namespace, name: 'solo' }), 'remediation-resubmitted');
   await deleteCluster('solo');
 });
 
@@ -280,6 +282,7 @@ test('Kubernetes HA, leading JobManager pod deleted: remediation waits for Flink
   expect((await flink.listJobs()).filter((j) => j.name === 'counter-ha').map((j) => j.jid)).toEqual([job.jobId]);
   await expectCountersContinued(job.output, linesBefore);
   expect(await eventReasons()).toContain('FlinkRecovered');
+  recordHistory(h.stack.state.temporal.address, remediationWorkflowId({ namespace: h.namespace, name: 'ha' }), 'remediation-ha-recovered');
   await deleteCluster('ha');
 });
 
@@ -327,6 +330,7 @@ test('a JobManager crash-looping on a bad configuration: one pod deletion, then 
   expect(history).toContain('NeedsHuman');
   expect(history).not.toContain(WEBHOOK_TOKEN);
   expect(history).not.toContain(webhookUrl.split('?')[0]);
+  recordHistory(h.stack.state.temporal.address, remediationWorkflowId({ namespace: h.namespace, name: 'crashy' }), 'remediation-escalated');
 
   // The next run (a flapping cluster, a watch schedule) is stopped by the rate limit: nothing deleted, nobody paged twice.
   const started = new Date();

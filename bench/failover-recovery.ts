@@ -1,0 +1,177 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import type { FlinkRestClient } from '../activities/flink/rest-client';
+import { watchScheduleId } from '../workflows/remediation/ids';
+import type { RemediationResult } from '../workflows/remediation/workflow';
+import { loadStackConfig } from '../test/stack/config';
+import { FIXTURE_MAIN_CLASSES, fixtureJar } from '../test/stack/fixtures';
+import { OperationHarness } from '../test/stack/harness';
+import { applyManifest, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods } from '../test/stack/kube/helpers';
+import { stackDown, stackUp, startReaper } from '../test/stack/stack';
+import { waitFor } from '../test/stack/wait';
+
+/**
+ * Time from the loss of a JobManager (its pod deleted) to the job RUNNING again with its state, with a flinkops
+ * health-check schedule (`flinkops watch`) on the cluster: without HA (flinkops resubmits the job from its newest
+ * checkpoint) and with Kubernetes HA (Flink recovers by itself; flinkops verifies). Split into detection (loss ->
+ * the first health check that saw it) and recovery (that moment -> all tasks RUNNING, restored from a checkpoint),
+ * as a poller of the REST API sees it every 200 ms.
+ *
+ *   node dist/bench/failover-recovery.js [--runs 3] [--every 5s] [--keep-stack]
+ */
+type Variant = 'no-ha' | 'ha';
+
+interface Sample {
+  variant: Variant;
+  run: number;
+  detectionMs?: number;
+  recoveryMs: number;
+  totalMs: number;
+  /** Loss -> the remediation run ended (verified, stability window included). */
+  verifiedMs?: number;
+  outcome: string;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, every: { type: 'string', default: '5s' }, 'keep-stack': { type: 'boolean', default: false } } });
+  const runs = Number(values.runs);
+  const config = loadStackConfig('bench');
+  startReaper(config, process.pid);
+  console.log('bringing up the bench stack...');
+  await stackUp(config);
+  const harness = new OperationHarness('failover', 'bench');
+  await harness.setUp();
+  const connection = await Connection.connect({ address: harness.stack.state.temporal.address });
+  const client = new Client({ connection });
+  const samples: Sample[] = [];
+  try {
+    for (const variant of ['no-ha', 'ha'] as const) {
+      const name = variant === 'ha' ? 'ha' : 'solo';
+      const flink = await cluster(harness, variant, name);
+      const job = await harness.submitJob(flink, 'v1', `bench-${name}`);
+      const registered = await harness.cli(['register', `${harness.namespace}/${name}`, '--job', `bench-${name}`, '--jar', fixtureJar('v1'), '--entry-class', FIXTURE_MAIN_CLASSES.v1, ...job.args.flatMap((a) => ['--arg', a])]);
+      if (registered.code !== 0) throw new Error(registered.stderr);
+      const watch = await harness.cli(['watch', 'enable', `${harness.namespace}/${name}`, '--every', values.every, '--max-per-hour', '60', '--stability-window', '3s']);
+      if (watch.code !== 0) throw new Error(watch.stderr);
+      for (let run = 1; run <= runs; run++) {
+        const sample = await measure(harness, client, variant, name, `bench-${name}`, run);
+        samples.push(sample);
+        console.log(
+          `${variant.padEnd(6)} run ${run}: detection ${sample.detectionMs ?? '-'} ms, recovery ${sample.recoveryMs} ms, loss -> RUNNING with state ${sample.totalMs} ms, verified after ${sample.verifiedMs ?? '-'} ms (${sample.outcome})`,
+        );
+      }
+      await harness.cli(['watch', 'disable', `${harness.namespace}/${name}`]);
+      for (const component of ['jobmanager', 'taskmanager']) await harness.kube.apps.deleteNamespacedDeployment({ name: `${name}-${component}`, namespace: harness.namespace });
+    }
+    report(samples, values.every);
+  } finally {
+    await connection.close();
+    await harness.tearDown();
+    if (!values['keep-stack']) await stackDown(config);
+  }
+}
+
+async function cluster(harness: OperationHarness, variant: Variant, name: string): Promise<FlinkRestClient> {
+  if (variant === 'no-ha') return harness.sessionCluster(name, 2);
+  await applyManifest(harness.kube, 'session-cluster-ha.yaml', sessionClusterVariables(harness.namespace, join(harness.dataDir, name), { NAME: name, TASK_SLOTS: 2 }));
+  await waitForReadyPods(harness.kube, harness.namespace, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`, 1);
+  const flink = perRequestConnectionClient(await serviceUrl(harness.kube, harness.namespace, `${name}-jobmanager`));
+  await waitFor(async () => (await flink.overview())['slots-total'] >= 2, { timeoutMs: 120_000, description: 'slots' });
+  return flink;
+}
+
+async function measure(harness: OperationHarness, client: Client, variant: Variant, name: string, jobName: string, run: number): Promise<Sample> {
+  const flink = perRequestConnectionClient(await serviceUrl(harness.kube, harness.namespace, `${name}-jobmanager`));
+  // A settled job: running, checkpointing, and no health check busy with the previous run.
+  const jobId = await waitFor(async () => (await flink.listJobs()).find((j) => j.name === jobName && j.state === 'RUNNING')?.jid, { timeoutMs: 180_000, description: `${jobName} running` });
+  const checkpointsBefore = (await flink.checkpoints(jobId)).counts.completed;
+  await waitFor(async () => (await flink.checkpoints(jobId)).counts.completed >= checkpointsBefore + 2, { timeoutMs: 60_000, description: 'two more checkpoints' });
+  await waitFor(async () => !(await watchRunBusy(client, harness.namespace, name)), { timeoutMs: 300_000, description: 'the health check to be idle' });
+
+  const [jobManager] = await waitForReadyPods(harness.kube, harness.namespace, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`, 1);
+  const lostAt = Date.now();
+  await harness.kube.core.deleteNamespacedPod({ name: jobManager!.metadata!.name!, namespace: harness.namespace });
+  const runningAt = await waitFor(() => runningWithState(flink, jobName, lostAt), { timeoutMs: 300_000, intervalMs: 200, description: `${jobName} RUNNING again with its state (${variant} run ${run})` });
+  const remediation = await remediationAfter(client, harness.namespace, name, lostAt);
+  const detectedAt = remediation?.result?.detectedAt;
+  return {
+    variant,
+    run,
+    ...(detectedAt !== undefined ? { detectionMs: detectedAt - lostAt } : {}),
+    recoveryMs: runningAt - (detectedAt ?? lostAt),
+    totalMs: runningAt - lostAt,
+    ...(remediation?.endedAt ? { verifiedMs: remediation.endedAt - lostAt } : {}),
+    outcome: remediation?.result?.outcome ?? remediation?.failure ?? 'no health check saw it',
+  };
+}
+
+/** When a job of that name first has all tasks RUNNING and reports a restore (from a checkpoint) after the loss. */
+async function runningWithState(flink: FlinkRestClient, jobName: string, lostAt: number): Promise<number | undefined> {
+  const now = Date.now();
+  for (const job of (await flink.listJobs()).filter((j) => j.name === jobName && j.state === 'RUNNING')) {
+    const details = await flink.jobDetails(job.jid);
+    if (!details.vertices.every((v) => (v.tasks.RUNNING ?? 0) === v.parallelism)) continue;
+    const restored = (await flink.checkpoints(job.jid)).latest.restored;
+    if (restored?.restore_timestamp && restored.restore_timestamp >= lostAt) return now;
+  }
+  return undefined;
+}
+
+async function watchRunBusy(client: Client, namespace: string, name: string): Promise<boolean> {
+  const description = await client.schedule.getHandle(watchScheduleId({ namespace, name })).describe();
+  return description.info.runningActions.length > 0;
+}
+
+/** The health-check run that handled the loss: the first one started after it whose run was not simply healthy. */
+async function remediationAfter(client: Client, namespace: string, name: string, lostAt: number): Promise<{ result?: RemediationResult; failure?: string; endedAt?: number } | undefined> {
+  return waitFor(
+    async () => {
+      const description = await client.schedule.getHandle(watchScheduleId({ namespace, name })).describe();
+      for (const action of description.info.recentActions.filter((a) => a.takenAt.getTime() >= lostAt - 5_000)) {
+        const handle = client.workflow.getHandle(action.action.workflow.workflowId, action.action.workflow.firstExecutionRunId);
+        const info = await handle.describe();
+        if (info.status.name === 'RUNNING') return undefined;
+        const endedAt = info.closeTime?.getTime();
+        try {
+          const result = (await handle.result()) as RemediationResult;
+          if (result.outcome !== 'healthy' || result.detectedAt !== undefined) return { result, endedAt };
+        } catch (error) {
+          return { failure: `failed: ${(error as { cause?: { message?: string } }).cause?.message ?? String(error)}`, endedAt };
+        }
+      }
+      return undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 1_000, description: 'the health check that handled the loss' },
+  ).catch(() => undefined);
+}
+
+function report(samples: Sample[], every: string): void {
+  const median = (values: number[]) => {
+    if (values.length === 0) return NaN;
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
+  };
+  const row = (label: string, values: number[]) =>
+    `  ${label.padEnd(34)} ${String(values.length).padStart(4)} ${String(Math.min(...values)).padStart(8)} ${String(median(values)).padStart(8)} ${String(Math.max(...values)).padStart(8)}`;
+  console.log(`\nJobManager loss (pod deleted) -> job RUNNING again with its state, health check every ${every} (ms)`);
+  for (const variant of ['no-ha', 'ha'] as const) {
+    const of = samples.filter((s) => s.variant === variant);
+    if (of.length === 0) continue;
+    console.log(`${variant === 'ha' ? 'Kubernetes HA: Flink recovers, flinkops verifies' : 'no HA: flinkops resubmits from the newest checkpoint'}`);
+    console.log(`  ${''.padEnd(34)} ${'runs'.padStart(4)} ${'min'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}`);
+    const detected = of.filter((s) => s.detectionMs !== undefined);
+    if (detected.length > 0) console.log(row('detection (loss -> health check)', detected.map((s) => s.detectionMs!)));
+    console.log(row('recovery (detection -> RUNNING)', of.map((s) => s.recoveryMs)));
+    console.log(row('total (loss -> RUNNING with state)', of.map((s) => s.totalMs)));
+    const verified = of.filter((s) => s.verifiedMs !== undefined);
+    if (verified.length > 0) console.log(row('loss -> remediation run verified', verified.map((s) => s.verifiedMs!)));
+    console.log(`  outcomes: ${of.map((s) => s.outcome).join(', ')}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
