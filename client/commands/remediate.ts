@@ -100,9 +100,11 @@ export function doctorCommand(context: CliContext): Command {
         .catch((error: unknown) => {
           throw workflowFailure(error);
         });
+      const missing = result.diagnosis.findings.find((f) => f.code === 'cluster-not-found');
+      if (missing) throw new CliError(`unknown cluster: ${missing.reason}`, EXIT.invalid);
       if (options.json) print(JSON.stringify(result.diagnosis, null, 2));
       else printDiagnosis(result.diagnosis, print);
-      if (result.diagnosis.status !== 'healthy') throw new CliError(`${result.diagnosis.summary}`, EXIT.unhealthy);
+      if (result.diagnosis.status !== 'healthy') throw new CliError(result.diagnosis.summary, EXIT.unhealthy);
     });
 }
 

@@ -143,6 +143,11 @@ test('two JobManagers without HA: doctor explains it without writing anything, r
   expect(auditWrites(doctorStarted, doctorEnded)).toEqual([]);
   expect((await jobManagerPods('split')).length).toBe(2);
 
+  const dryRun = await h.cli(['remediate', `${h.namespace}/split`, '--dry-run']);
+  expect(dryRun.code).toBe(0);
+  expect(dryRun.stdout).toContain('dry run, nothing changed; would: scale Deployment split-jobmanager from 2 to 1 replica');
+  expect((await h.kube.apps.readNamespacedDeployment({ name: 'split-jobmanager', namespace: h.namespace })).spec?.replicas).toBe(2);
+
   const started = new Date();
   const result = await h.cli(['remediate', `${h.namespace}/split`, '--json']);
   expect(result.stderr).toBe('');
@@ -290,9 +295,11 @@ test('a JobManager crash-looping on a bad configuration: one pod deletion, then 
   const invalid = await h.cli(['remediate', `${h.namespace}/crashy`, '--max-per-hour', '0']);
   expect(invalid.code).toBe(2);
   expect(invalid.stderr).toMatch(/--max-per-hour: must be at least 1/);
-  const unknown = await h.cli(['watch', 'enable', `${h.namespace}/nope`]);
-  expect(unknown.code).toBe(2);
-  expect(unknown.stderr).toMatch(/unknown cluster: no JobManager Deployment "nope"/);
+  for (const command of [['watch', 'enable'], ['remediate'], ['doctor']]) {
+    const unknown = await h.cli([...command, `${h.namespace}/nope`]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown cluster: no JobManager Deployment "nope"/);
+  }
 
   // Less memory than the JVM metaspace alone: the JobManager exits right after it starts, again and again.
   const objects = renderManifest('session-cluster.yaml', sessionClusterVariables(h.namespace, join(h.dataDir, 'crashy'), { NAME: 'crashy', TASKMANAGER_REPLICAS: 0 }));

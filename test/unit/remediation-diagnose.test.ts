@@ -118,12 +118,17 @@ describe('a JobManager without HA that restarted', () => {
     rest: { url: 'http://flink-jobmanager:8081', reachable: false, error: 'ECONNREFUSED', jobs: [] },
   });
 
-  test('first waits for the new JobManager, then gives up after the timeout', () => {
+  test('first waits for the new JobManager; one that stays unready is deleted once, then a human is needed', () => {
     const d = diagnose(starting, context());
     expect(plan(d)).toEqual(['wait-for-jobmanager']);
     expect(d.findings.find((f) => f.code === 'jobmanager-starting')?.reason).toMatch(/no JobManager is ready \(new ContainerCreating\)/);
     const timedOut = diagnose(starting, context({ waitedOut: { jobManager: true } }));
-    expect(timedOut.escalation).toMatch(/no JobManager became ready and reachable within 3m/);
+    expect(timedOut.plan).toEqual([{ kind: 'delete-pod', pod: 'new', uid: 'uid-new' }]);
+    const taken = [{ kind: 'delete-pod' as const, target: 'older', at: NOW - 60_000, detail: 'deleting JobManager pod older' }];
+    const again = diagnose(starting, context({ waitedOut: { jobManager: true }, taken, counted: true }));
+    expect(again.escalation).toBe('deleting JobManager pod older did not help: its replacement new is stuck the same way');
+    const noPod = diagnose({ ...starting, pods: [] }, context({ waitedOut: { jobManager: true } }));
+    expect(noPod.escalation).toMatch(/no JobManager became ready and reachable within 3m/);
   });
 
   const empty = snapshot({ rest: { ...snapshot().rest, jobs: [] } });
@@ -265,10 +270,13 @@ describe('what blocks or stops a remediation', () => {
     expect(d.escalation).toBe('no JobManager Deployment "x" in namespace flink');
   });
 
-  test('REST unreachable although a JobManager is ready: wait, then escalate', () => {
+  test('REST unreachable although a JobManager is ready: wait, then delete that pod (with HA only after its recovery timeout)', () => {
     const s = snapshot({ rest: { url: 'http://x:8081', reachable: false, error: 'timed out', jobs: [] } });
     expect(plan(diagnose(s, context()))).toEqual(['wait-for-jobmanager']);
-    expect(diagnose(s, context({ waitedOut: { jobManager: true } })).escalation).toMatch(/no JobManager became ready and reachable/);
+    expect(diagnose(s, context({ waitedOut: { jobManager: true } })).plan).toEqual([{ kind: 'delete-pod', pod: 'flink-jobmanager-1', uid: 'uid-flink-jobmanager-1' }]);
+    const ha = { ...s, ha: HA };
+    expect(plan(diagnose(ha, context({ waitedOut: { jobManager: true } })))).toEqual(['await-recovery']);
+    expect(plan(diagnose(ha, context({ waitedOut: { jobManager: true, recovery: true } })))).toEqual(['delete-pod']);
   });
 });
 

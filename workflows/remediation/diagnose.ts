@@ -389,6 +389,13 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
   }
   next = mergeWaits(next);
 
+  // A JobManager that did not become ready (or reachable) in time is stuck: deleting its pod is what is left to try.
+  if (context.waitedOut.jobManager && next.some((a) => a.kind === 'wait-for-jobmanager')) {
+    const pod = stuckPod(snapshot);
+    if (!pod) return stop('recovery-timed-out', 'jobmanager', `no JobManager became ready and reachable within ${formatDuration(limits.jobManagerTimeout)}`);
+    next = [{ kind: 'delete-pod', pod: pod.name, uid: pod.uid }];
+  }
+
   // With HA, Flink gets its recovery timeout before flinkops deletes anything.
   if (haOn && !context.waitedOut.recovery && next.some((a) => a.kind === 'delete-pod')) {
     const jobIds = snapshot.knownJobs.map((j) => j.jobId);
@@ -396,13 +403,11 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
   }
 
   for (const action of next) {
-    if (action.kind === 'wait-for-jobmanager' && context.waitedOut.jobManager) {
-      return stop('recovery-timed-out', 'jobmanager', `no JobManager became ready and reachable within ${formatDuration(limits.jobManagerTimeout)}`);
-    }
     if (action.kind === 'await-recovery' && context.waitedOut.recovery) {
-      const deletable = findings.map((f) => f.action).filter((a): a is Extract<RemediationAction, { kind: 'delete-pod' }> => a.kind === 'delete-pod');
-      if (deletable.length > 0) {
-        next = deletable;
+      const deletable = findings.map((f) => f.action).find((a): a is Extract<RemediationAction, { kind: 'delete-pod' }> => a.kind === 'delete-pod');
+      const stuck = deletable ? undefined : stuckPod(snapshot);
+      if (deletable || stuck) {
+        next = [deletable ?? { kind: 'delete-pod', pod: stuck!.name, uid: stuck!.uid }];
         break;
       }
       const what = action.jobIds.length > 0 ? `job(s) ${action.jobIds.join(', ')}` : 'a leader';
@@ -429,7 +434,8 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
     if (action.kind !== 'delete-pod') continue;
     const deletedBefore = context.taken.find((t) => t.kind === 'delete-pod');
     if (deletedBefore) {
-      return stop('action-did-not-help', action.pod, `${deletedBefore.detail} did not help: its replacement ${action.pod} is crash-looping too`);
+      const how = snapshot.pods.find((p) => p.name === action.pod)?.waitingReason === 'CrashLoopBackOff' ? 'is crash-looping too' : 'is stuck the same way';
+      return stop('action-did-not-help', action.pod, `${deletedBefore.detail} did not help: its replacement ${action.pod} ${how}`);
     }
     const since = nowMs - limits.podDeletionWindow;
     const previous = [...snapshot.memory.podDeletions].reverse().find((d) => d.at >= since);
@@ -447,6 +453,12 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
     if (escalating.length > 0) return finish(base, findings, [], escalating.map((f) => f.reason).join('; '));
   }
   return finish(base, findings, next, undefined);
+}
+
+/** The JobManager pod to delete when waiting did not help: one that is not ready, or a ready one whose REST API is dead. */
+function stuckPod(snapshot: ClusterHealthSnapshot): JobManagerPodSnapshot | undefined {
+  const live = snapshot.pods.filter((p) => !p.terminating).sort((a, b) => a.createdAt - b.createdAt);
+  return live.find((p) => !p.ready) ?? (snapshot.rest.reachable ? undefined : live[0]);
 }
 
 /** Several findings may each want a wait: one wait for all of them. */

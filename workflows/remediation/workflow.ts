@@ -94,6 +94,12 @@ class Remediation {
       this.step('done', diagnosis.summary);
       return this.result('diagnosed', diagnosis.summary, diagnosis);
     }
+    const missing = diagnosis.findings.find((f) => f.code === 'cluster-not-found');
+    if (missing && request.trigger === 'manual') {
+      // A mistyped name is not an incident: nobody is paged. A watched cluster that disappears is one.
+      this.step('done', `unknown cluster: ${missing.reason}`);
+      throw ApplicationFailure.nonRetryable(`unknown cluster: ${missing.reason}`, 'PreflightRefused');
+    }
     if (diagnosis.status === 'healthy') return this.end('healthy', diagnosis.summary, diagnosis);
     if (diagnosis.status === 'blocked') return this.end('skipped', `skipped: ${diagnosis.summary}`, diagnosis);
     this.detectedAt = diagnosis.observedAt;
