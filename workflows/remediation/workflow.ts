@@ -319,7 +319,13 @@ class Remediation {
     const { cluster, limits } = this.request;
     const escalation = reason ?? diagnosis.escalation ?? diagnosis.summary;
     this.step('escalating', escalation);
-    const { notify, previous } = await quickActivities.recordEscalation({ cluster, workflowId: this.workflowId, runId: this.runId, fingerprint: escalationFingerprint(diagnosis), repeatMs: limits.escalationRepeat });
+    // Without its memory (the namespace itself may be gone) an escalation is still notified.
+    const { notify, previous } = await quickActivities
+      .recordEscalation({ cluster, workflowId: this.workflowId, runId: this.runId, fingerprint: escalationFingerprint(diagnosis), repeatMs: limits.escalationRepeat })
+      .catch((error: unknown) => {
+        if (isCancellation(error)) throw error;
+        return { notify: true, previous: undefined };
+      });
     let notification = previous ? `not notified again: the same escalation was notified by ${previous.workflowId}` : 'not notified';
     if (notify) {
       notification = await withSummary('notifyEscalation', NOTIFY, 'notify the escalation webhook', {
