@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { FleetSavepointResult } from '../workflows/savepoint/fleet';
+import { fleetScheduleId } from '../workflows/savepoint/ids';
 import { loadStackConfig } from '../test/stack/config';
 import { OperationHarness } from '../test/stack/harness';
+import { newestScheduledRunResult } from '../test/stack/schedules';
 import { stackDown, stackUp, startReaper } from '../test/stack/stack';
 
 /**
@@ -36,9 +38,10 @@ async function main(): Promise<void> {
       const selector = `app.kubernetes.io/instance=flink`;
       const created = await harness.cli(['schedule', 'create', '--fleet', fleet, '--selector', selector, '-n', harness.namespace, '--concurrency', String(concurrency), '--keep', '3', '--paused']);
       if (created.code !== 0) throw new Error(created.stderr);
+      const triggeredAt = new Date();
       const started = Date.now();
       await harness.cli(['schedule', 'trigger', '--fleet', fleet]);
-      const run = await waitForFleetRun(client, `flinkops-fleet-savepoint-${fleet}`);
+      const run = await newestScheduledRunResult<FleetSavepointResult>(client, fleetScheduleId(fleet), triggeredAt);
       const wallMs = Date.now() - started;
       const events = await Promise.all(run.runs.map(async (r) => Number((await client.workflow.getHandle(r.workflowId).describe()).historyLength)));
       rows.push({ concurrency, wallMs, completed: run.completed, events });
@@ -55,18 +58,6 @@ async function main(): Promise<void> {
     await connection.close();
     await harness.tearDown();
     if (!values['keep-stack']) await stackDown(config);
-  }
-}
-
-/** Waits for the newest run of a schedule's workflow (the schedule appends the time to the id) and returns its result. */
-async function waitForFleetRun(client: Client, scheduleId: string): Promise<FleetSavepointResult> {
-  const deadline = Date.now() + 600_000;
-  for (;;) {
-    const description = await client.schedule.getHandle(scheduleId).describe();
-    const action = description.info.recentActions.at(-1);
-    if (action) return (await client.workflow.getHandle(action.action.workflow.workflowId).result()) as FleetSavepointResult;
-    if (Date.now() > deadline) throw new Error('the fleet run did not start');
-    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 

@@ -60,13 +60,13 @@ class SavepointRun {
       throw ApplicationFailure.nonRetryable(`savepoint not taken: ${decision.reason}`, 'SavepointPreflightFailed');
     }
     if (decision.kind === 'skip') {
-      const job = snapshot.job && snapshot.kind ? { kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
+      const job = snapshot.job && snapshot.kind ? { cluster: snapshot.cluster, kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
       return this.skip(decision.reason, job);
     }
     const plan = decision.plan;
     upsertSearchAttributes([{ key: FLINK_JOB, value: plan.jobName }]);
 
-    const scope = lockScopeFor(plan.kind, request.cluster, plan.jobKey);
+    const scope = lockScopeFor(plan.kind, plan.cluster, plan.jobKey);
     const lock = await quickActivities.acquireOperationLock({ scope, workflowId: this.workflowId, operation: 'savepoint' });
     if (!lock.acquired) return this.skip(`another flinkops operation holds the job: ${lock.holder.operation} ${lock.holder.workflowId}`, plan);
     try {
@@ -136,7 +136,7 @@ class SavepointRun {
   }
 
   /** A skip is not a failure: the reason goes to the result (Temporal UI), the job's record and an event. */
-  private async skip(reason: string, job?: Pick<SavepointPlan, 'kind' | 'jobName' | 'jobId' | 'jobKey'>): Promise<SavepointResult> {
+  private async skip(reason: string, job?: Pick<SavepointPlan, 'cluster' | 'kind' | 'jobName' | 'jobId' | 'jobKey'>): Promise<SavepointResult> {
     this.step('done', `skipped: ${reason}`);
     if (job) await this.note(this.identity(job), 'skipped', reason, 'Normal', 'SavepointSkipped');
     return { outcome: 'skipped', message: `skipped: ${reason}`, disposed: [], disposalFailures: [], kept: [] };
@@ -150,8 +150,8 @@ class SavepointRun {
     await quickActivities.emitClusterEvent({ cluster: this.request.cluster, type, reason, action: 'Savepoint', note: `${message} (${this.workflowId})` });
   }
 
-  private identity(plan: Pick<SavepointPlan, 'kind' | 'jobKey' | 'jobName' | 'jobId'>): RecordIdentity {
-    return { cluster: this.request.cluster, kind: plan.kind, jobKey: plan.jobKey, jobName: plan.jobName, jobId: plan.jobId };
+  private identity(plan: Pick<SavepointPlan, 'cluster' | 'kind' | 'jobKey' | 'jobName' | 'jobId'>): RecordIdentity {
+    return { cluster: plan.cluster, kind: plan.kind, jobKey: plan.jobKey, jobName: plan.jobName, jobId: plan.jobId };
   }
 
   private step(step: string, message: string): void {
