@@ -96,17 +96,10 @@ class SavepointRun {
       throw ApplicationFailure.nonRetryable(message, 'SavepointFailed');
     }
     const durationMs = Date.now() - startedAt;
-    const sizeBytes = await quickActivities.savepointSize({ path: outcome.location });
-    const entry: SavepointEntry = {
-      path: outcome.location,
-      at: new Date().toISOString(),
-      jobId: plan.jobId,
-      trigger: request.trigger,
-      workflowId: this.workflowId,
-      durationMs,
-      ...(sizeBytes !== undefined ? { sizeBytes } : {}),
-    };
-    const record = await quickActivities.recordSavepoint({ identity, entry });
+    const { record, entry } = await quickActivities.recordSavepoint({
+      identity,
+      entry: { path: outcome.location, at: new Date().toISOString(), jobId: plan.jobId, trigger: request.trigger, workflowId: this.workflowId, durationMs },
+    });
 
     this.step('retention', 'applying retention');
     const retention = decideRetention(record, request.retention, Date.now());
@@ -120,7 +113,7 @@ class SavepointRun {
       });
       await quickActivities.recordDisposals({ identity, result: disposals });
     }
-    const size = sizeBytes !== undefined ? `, ${(sizeBytes / 1024).toFixed(1)} KiB` : '';
+    const size = entry.sizeBytes !== undefined ? `, ${(entry.sizeBytes / 1024).toFixed(1)} KiB` : '';
     const failures = disposals.failed.length > 0 ? `; ${disposals.failed.length} disposal(s) failed and will be retried: ${disposals.failed.map((f) => `${f.path}: ${f.error}`).join('; ')}` : '';
     const message = `savepoint ${entry.path} (${formatDuration(durationMs)}${size}); disposed of ${disposals.disposed.length}, keeping ${retention.keep.length}${failures}`;
     this.step('done', message);
@@ -143,11 +136,13 @@ class SavepointRun {
   }
 
   private async note(identity: RecordIdentity, outcome: string, message: string, type: 'Normal' | 'Warning', reason: string, savepoint?: string): Promise<void> {
-    await quickActivities.recordOutcome({
-      identity,
-      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: `savepoint (${this.request.trigger})`, outcome, savepoint, jobId: identity.jobId, message },
-    });
-    await quickActivities.emitClusterEvent({ cluster: this.request.cluster, type, reason, action: 'Savepoint', note: `${message} (${this.workflowId})` });
+    await Promise.all([
+      quickActivities.recordOutcome({
+        identity,
+        entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: `savepoint (${this.request.trigger})`, outcome, savepoint, jobId: identity.jobId, message },
+      }),
+      quickActivities.emitClusterEvent({ cluster: this.request.cluster, type, reason, action: 'Savepoint', note: `${message} (${this.workflowId})` }),
+    ]);
   }
 
   private identity(plan: Pick<SavepointPlan, 'cluster' | 'kind' | 'jobKey' | 'jobName' | 'jobId'>): RecordIdentity {
