@@ -1,15 +1,13 @@
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { FlinkRestClient } from '../activities/flink/rest-client';
 import { watchScheduleId } from '../workflows/remediation/ids';
 import type { RemediationResult } from '../workflows/remediation/workflow';
-import { loadStackConfig } from '../test/stack/config';
 import { FIXTURE_MAIN_CLASSES, fixtureJar } from '../test/stack/fixtures';
-import { OperationHarness } from '../test/stack/harness';
+import type { OperationHarness } from '../test/stack/harness';
 import { applyManifest, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods } from '../test/stack/kube/helpers';
-import { stackDown, stackUp, startReaper } from '../test/stack/stack';
 import { waitFor } from '../test/stack/wait';
+import { median, runBenchmark } from './bench-stack';
 
 /**
  * Time from the loss of a JobManager (its pod deleted) to the job RUNNING again with its state, with a flinkops
@@ -18,7 +16,7 @@ import { waitFor } from '../test/stack/wait';
  * the first health check that saw it) and recovery (that moment -> all tasks RUNNING, restored from a checkpoint),
  * as a poller of the REST API sees it every 200 ms.
  *
- *   node dist/bench/failover-recovery.js [--runs 3] [--every 5s] [--keep-stack]
+ *   node dist/bench/failover-recovery.js [--runs 3] [--every 5s] [--profile bench] [--keep-stack]
  */
 type Variant = 'no-ha' | 'ha';
 
@@ -34,42 +32,36 @@ interface Sample {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, every: { type: 'string', default: '5s' }, 'keep-stack': { type: 'boolean', default: false } } });
-  const runs = Number(values.runs);
-  const config = loadStackConfig('bench');
-  startReaper(config, process.pid);
-  console.log('bringing up the bench stack...');
-  await stackUp(config);
-  const harness = new OperationHarness('failover', 'bench');
-  await harness.setUp();
-  const connection = await Connection.connect({ address: harness.stack.state.temporal.address });
-  const client = new Client({ connection });
-  const samples: Sample[] = [];
-  try {
-    for (const variant of ['no-ha', 'ha'] as const) {
-      const name = variant === 'ha' ? 'ha' : 'solo';
-      const flink = await cluster(harness, variant, name);
-      const job = await harness.submitJob(flink, 'v1', `bench-${name}`);
-      const registered = await harness.cli(['register', `${harness.namespace}/${name}`, '--job', `bench-${name}`, '--jar', fixtureJar('v1'), '--entry-class', FIXTURE_MAIN_CLASSES.v1, ...job.args.flatMap((a) => ['--arg', a])]);
-      if (registered.code !== 0) throw new Error(registered.stderr);
-      const watch = await harness.cli(['watch', 'enable', `${harness.namespace}/${name}`, '--every', values.every, '--max-per-hour', '60', '--stability-window', '3s']);
-      if (watch.code !== 0) throw new Error(watch.stderr);
-      for (let run = 1; run <= runs; run++) {
-        const sample = await measure(harness, client, variant, name, `bench-${name}`, run);
-        samples.push(sample);
-        console.log(
-          `${variant.padEnd(6)} run ${run}: detection ${sample.detectionMs ?? '-'} ms, recovery ${sample.recoveryMs} ms, loss -> RUNNING with state ${sample.totalMs} ms, verified after ${sample.verifiedMs ?? '-'} ms (${sample.outcome})`,
-        );
+  await runBenchmark('failover', { runs: { type: 'string', default: '3' }, every: { type: 'string', default: '5s' } }, async (harness, values) => {
+    const runs = Number(values.runs);
+    const every = String(values.every);
+    const connection = await Connection.connect({ address: harness.stack.state.temporal.address });
+    const client = new Client({ connection });
+    const samples: Sample[] = [];
+    try {
+      for (const variant of ['no-ha', 'ha'] as const) {
+        const name = variant === 'ha' ? 'ha' : 'solo';
+        const flink = await cluster(harness, variant, name);
+        const job = await harness.submitJob(flink, 'v1', `bench-${name}`);
+        const registered = await harness.cli(['register', `${harness.namespace}/${name}`, '--job', `bench-${name}`, '--jar', fixtureJar('v1'), '--entry-class', FIXTURE_MAIN_CLASSES.v1, ...job.args.flatMap((a) => ['--arg', a])]);
+        if (registered.code !== 0) throw new Error(registered.stderr);
+        const watch = await harness.cli(['watch', 'enable', `${harness.namespace}/${name}`, '--every', every, '--max-per-hour', '60', '--stability-window', '3s']);
+        if (watch.code !== 0) throw new Error(watch.stderr);
+        for (let run = 1; run <= runs; run++) {
+          const sample = await measure(harness, client, variant, name, `bench-${name}`, run);
+          samples.push(sample);
+          console.log(
+            `${variant.padEnd(6)} run ${run}: detection ${sample.detectionMs ?? '-'} ms, recovery ${sample.recoveryMs} ms, loss -> RUNNING with state ${sample.totalMs} ms, verified after ${sample.verifiedMs ?? '-'} ms (${sample.outcome})`,
+          );
+        }
+        await harness.cli(['watch', 'disable', `${harness.namespace}/${name}`]);
+        for (const component of ['jobmanager', 'taskmanager']) await harness.kube.apps.deleteNamespacedDeployment({ name: `${name}-${component}`, namespace: harness.namespace });
       }
-      await harness.cli(['watch', 'disable', `${harness.namespace}/${name}`]);
-      for (const component of ['jobmanager', 'taskmanager']) await harness.kube.apps.deleteNamespacedDeployment({ name: `${name}-${component}`, namespace: harness.namespace });
+      report(samples, every);
+    } finally {
+      await connection.close();
     }
-    report(samples, values.every);
-  } finally {
-    await connection.close();
-    await harness.tearDown();
-    if (!values['keep-stack']) await stackDown(config);
-  }
+  });
 }
 
 async function cluster(harness: OperationHarness, variant: Variant, name: string): Promise<FlinkRestClient> {
@@ -147,14 +139,8 @@ async function remediationAfter(client: Client, namespace: string, name: string,
 }
 
 function report(samples: Sample[], every: string): void {
-  const median = (values: number[]) => {
-    if (values.length === 0) return NaN;
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
-  };
   const row = (label: string, values: number[]) =>
-    `  ${label.padEnd(34)} ${String(values.length).padStart(4)} ${String(Math.min(...values)).padStart(8)} ${String(median(values)).padStart(8)} ${String(Math.max(...values)).padStart(8)}`;
+    `  ${label.padEnd(34)} ${String(values.length).padStart(4)} ${String(Math.min(...values)).padStart(8)} ${String(Math.round(median(values))).padStart(8)} ${String(Math.max(...values)).padStart(8)}`;
   console.log(`\nJobManager loss (pod deleted) -> job RUNNING again with its state, health check every ${every} (ms)`);
   for (const variant of ['no-ha', 'ha'] as const) {
     const of = samples.filter((s) => s.variant === variant);

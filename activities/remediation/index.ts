@@ -175,7 +175,8 @@ export function createRemediationActivities(ctx: ActivityContext) {
         throw ApplicationFailure.nonRetryable(`${clusterKey(request.cluster)} is an application cluster: its job is part of its Deployment, there is nothing to register`, 'RegisterRefused');
       }
       const store = jobRecords(ctx);
-      const existing = (await store.list(request.cluster)).find((r) => r.jobName === request.job || r.jobKey === request.job);
+      const cluster = target.cluster.id;
+      const existing = (await store.list(cluster)).find((r) => r.jobName === request.job || r.jobKey === request.job);
       const entry = (outcome: string, message: string, jobId?: string) => ({
         at: new Date().toISOString(),
         workflowId: request.workflowId,
@@ -188,7 +189,7 @@ export function createRemediationActivities(ctx: ActivityContext) {
       if (request.forget) {
         if (!existing) throw ApplicationFailure.nonRetryable(`flinkops has no record of a job "${request.job}" on ${clusterKey(request.cluster)}`, 'RegisterRefused');
         const message = `remediation no longer brings job ${existing.jobName} back`;
-        const record = await store.update(request.cluster, existing, (r) => {
+        const record = await store.update(cluster, existing, (r) => {
           r.expectRunning = false;
           pushHistory(r, entry('forgotten', message));
         });
@@ -211,7 +212,7 @@ export function createRemediationActivities(ctx: ActivityContext) {
       }
       const init = { kind: 'session-job' as const, jobKey: existing?.jobKey ?? jobKeyFor(jobName), jobName, currentJobId: jobId };
       const message = `registered job ${jobName} (${jobId}): remediation resubmits it from its newest checkpoint or savepoint if a JobManager loses it`;
-      const record = await store.update(request.cluster, init, (r) => {
+      const record = await store.update(cluster, init, (r) => {
         r.currentJobId = jobId;
         r.currentVersion = request.version;
         r.expectRunning = true;

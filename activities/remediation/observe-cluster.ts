@@ -48,6 +48,8 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
   const cluster = await resolveCluster(ctx.kube, request.cluster);
   if ('problem' in cluster) return { ...snapshot, problem: cluster.problem };
   const deployment = cluster.jobManager;
+  // However the user named it (release or Deployment), records, locks and memory are keyed by the JobManager Deployment.
+  snapshot.cluster = cluster.id;
   snapshot.kind = cluster.kind;
   snapshot.jobManager = {
     name: deployment.metadata!.name!,
@@ -60,7 +62,7 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
 
   const restUrl = request.restUrl ?? serviceRestUrl(cluster.restService, cluster.restPort, ctx.settings.flink);
   const readyPods = snapshot.pods.filter((p) => p.ready && !p.terminating).length;
-  const records = request.light ? [] : (await jobRecords(ctx).list(request.cluster)).filter(expectedRunning);
+  const records = request.light ? [] : (await jobRecords(ctx).list(cluster.id)).filter(expectedRunning);
   const jobIds = request.light ? (request.jobIds ?? []) : records.map((r) => r.currentJobId);
   const { rest, config: restConfig } = await observeRest(ctx, restUrl, Math.max(readyPods, snapshot.jobManager.replicas), jobIds);
   snapshot.rest = rest;
@@ -73,8 +75,8 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
 
   if (request.light) return snapshot;
   snapshot.knownJobs = await Promise.all(records.map((record) => knownJob(record, snapshot.checkpointDir)));
-  snapshot.memory = await new RemediationMemoryStore(ctx.kube).read(request.cluster);
-  const holder = await operationLocks(ctx).holder({ cluster: request.cluster });
+  snapshot.memory = await new RemediationMemoryStore(ctx.kube).read(cluster.id);
+  const holder = await operationLocks(ctx).holder({ cluster: cluster.id });
   if (holder && holder.workflowId !== request.workflowId) snapshot.lockHolder = holder;
   return snapshot;
 }

@@ -87,7 +87,7 @@ async function record(jobName: string): Promise<JobRecord | undefined> {
 }
 
 async function memory(cluster: string): Promise<RemediationMemory> {
-  const configMap: V1ConfigMap = await h.kube.core.readNamespacedConfigMap({ name: `flinkops-remediation-${cluster}`, namespace: h.namespace });
+  const configMap: V1ConfigMap = await h.kube.core.readNamespacedConfigMap({ name: `flinkops-remediation-${cluster}-jobmanager`, namespace: h.namespace });
   return JSON.parse(configMap.data!['state.json']!) as RemediationMemory;
 }
 
@@ -158,7 +158,8 @@ test('two JobManagers without HA: doctor explains it without writing anything, r
   // The audit log sees what remediate wrote (so its silence during doctor means something): the scale, the lock.
   const writes = auditWrites(started, new Date());
   expect(writes).toContainEqual({ verb: 'patch', resource: 'deployments', name: 'split-jobmanager', namespace: h.namespace });
-  expect(writes).toContainEqual({ verb: 'create', resource: 'leases', name: 'flinkops-lock-split', namespace: h.namespace });
+  // Locks and memory are keyed by the JobManager Deployment, whatever name the cluster was given by.
+  expect(writes).toContainEqual({ verb: 'create', resource: 'leases', name: 'flinkops-lock-split-jobmanager', namespace: h.namespace });
   expect((await h.kube.apps.readNamespacedDeployment({ name: 'split-jobmanager', namespace: h.namespace })).spec?.replicas).toBe(1);
   expect(await eventReasons()).toEqual(expect.arrayContaining(['RemediationStarted', 'JobManagerScaled', 'RemediationSucceeded']));
 

@@ -7,6 +7,7 @@ import type { ClusterRef, JarVersion, TargetKind } from './target';
  * flinkops knows should run and what flinkops remembers of earlier remediations.
  */
 export interface ClusterHealthSnapshot {
+  /** The cluster as flinkops keys it (its JobManager Deployment) once found; until then, as it was asked for. */
   cluster: ClusterRef;
   observedAt: number;
   /** Why the cluster could not be observed at all (no JobManager Deployment, no Service). */

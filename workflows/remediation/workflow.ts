@@ -3,7 +3,7 @@ import type { RecordIdentity } from '../../activities/records';
 import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import type { ClusterHealthSnapshot } from '../model/cluster-health';
 import { formatDuration } from '../model/durations';
-import { clusterKey, describeVersion, flinkIdFrom } from '../model/target';
+import { clusterKey, describeVersion, flinkIdFrom, type ClusterRef } from '../model/target';
 import { actionTarget, describeAction, diagnose, escalationFingerprint, isDestructive, type Diagnosis, type RemediationAction, type TakenAction } from './diagnose';
 import { parseRemediationRequest, type RemediationRequest, type RemediationRequestInput } from './request';
 
@@ -77,6 +77,7 @@ class Remediation {
   private readonly waitedOut: { jobManager?: boolean; recovery?: boolean } = {};
   private counted = false;
   private locked = false;
+  private lockScope?: { cluster: ClusterRef };
   private first?: Diagnosis;
   private snapshot?: ClusterHealthSnapshot;
   private detectedAt?: number;
@@ -112,7 +113,8 @@ class Remediation {
     }
     if (diagnosis.escalation) return this.escalate(diagnosis);
 
-    const lock = await quickActivities.acquireOperationLock({ scope: { cluster: request.cluster }, workflowId: this.workflowId, operation: 'remediation' });
+    this.lockScope = { cluster: this.clusterId };
+    const lock = await quickActivities.acquireOperationLock({ scope: this.lockScope, workflowId: this.workflowId, operation: 'remediation' });
     if (!lock.acquired) {
       return this.end('skipped', `skipped: ${lock.holder.operation} ${lock.holder.workflowId} holds the cluster since ${lock.holder.since}`, diagnosis);
     }
@@ -133,7 +135,7 @@ class Remediation {
       if (diagnosis.escalation) return this.escalate(diagnosis);
       if (pass > MAX_PASSES) return this.escalate(diagnosis, `still unhealthy after ${MAX_PASSES} rounds of remediation`);
       if (!this.counted && diagnosis.plan.some(isDestructive)) {
-        await quickActivities.recordRemediationRun({ cluster: this.request.cluster, workflowId: this.workflowId, runId: this.runId });
+        await quickActivities.recordRemediationRun({ cluster: this.clusterId, workflowId: this.workflowId, runId: this.runId });
         this.counted = true;
         await this.event('Normal', 'RemediationStarted', diagnosis.summary);
       }
@@ -163,7 +165,7 @@ class Remediation {
       }
       case 'delete-pod': {
         this.step('deleting-pod', describeAction(action));
-        const { deleted } = await withSummary('deleteJobManagerPod', QUICK, `delete pod ${action.pod}`, { cluster, pod: action.pod, uid: action.uid, workflowId: this.workflowId, runId: this.runId });
+        const { deleted } = await withSummary('deleteJobManagerPod', QUICK, `delete pod ${action.pod}`, { cluster: this.clusterId, pod: action.pod, uid: action.uid, workflowId: this.workflowId, runId: this.runId });
         this.took(action, `deleting JobManager pod ${action.pod}`);
         if (deleted) await this.event('Warning', 'JobManagerPodDeleted', `deleted JobManager pod ${action.pod} so Kubernetes starts a fresh one (at most once per ${formatDuration(limits.podDeletionWindow)})`);
         await this.awaitJobManager(kubernetesHa);
@@ -227,7 +229,7 @@ class Remediation {
   private async resubmit(action: Extract<RemediationAction, { kind: 'resubmit-job' }>): Promise<string | undefined> {
     const { cluster, restUrl, limits } = this.request;
     const jobId = flinkIdFrom(`${this.workflowId}/${this.runId}/${action.jobId}`);
-    const identity: RecordIdentity = { cluster, kind: 'session-job', jobKey: action.jobKey, jobName: action.jobName, jobId: action.jobId };
+    const identity: RecordIdentity = { cluster: this.clusterId, kind: 'session-job', jobKey: action.jobKey, jobName: action.jobName, jobId: action.jobId };
     const restore = action.restore;
     this.step('resubmitting', `${describeAction(action)} as job ${jobId}`);
     // Recorded first: retention never disposes of what a running job restored from.
@@ -321,7 +323,7 @@ class Remediation {
     this.step('escalating', escalation);
     // Without its memory (the namespace itself may be gone) an escalation is still notified.
     const { notify, previous } = await quickActivities
-      .recordEscalation({ cluster, workflowId: this.workflowId, runId: this.runId, fingerprint: escalationFingerprint(diagnosis), repeatMs: limits.escalationRepeat })
+      .recordEscalation({ cluster: this.clusterId, workflowId: this.workflowId, runId: this.runId, fingerprint: escalationFingerprint(diagnosis), repeatMs: limits.escalationRepeat })
       .catch((error: unknown) => {
         if (isCancellation(error)) throw error;
         return { notify: true, previous: undefined };
@@ -366,6 +368,11 @@ class Remediation {
     return diagnosis;
   }
 
+  /** The cluster as flinkops keys records, locks and memory: its JobManager Deployment, once observed. */
+  private get clusterId(): ClusterRef {
+    return this.snapshot?.cluster ?? this.request.cluster;
+  }
+
   private took(action: RemediationAction, detail: string): void {
     this.taken.push({ kind: action.kind, target: actionTarget(action), at: Date.now(), detail });
   }
@@ -403,8 +410,8 @@ class Remediation {
   }
 
   private async releaseLock(): Promise<void> {
-    if (!this.locked) return;
-    await quickActivities.releaseOperationLock({ scope: { cluster: this.request.cluster }, workflowId: this.workflowId });
+    if (!this.locked || !this.lockScope) return;
+    await quickActivities.releaseOperationLock({ scope: this.lockScope, workflowId: this.workflowId });
     this.locked = false;
   }
 
