@@ -53,8 +53,8 @@ export function loadWorkerSettings(sources: ConfigSources = {}): WorkerSettings 
     savepoints: config.savepoints,
     defaults: config.defaults,
     worker: { shutdownGraceTimeMs: config.worker.shutdownGraceTime, maxConcurrentActivities: config.worker.maxConcurrentActivities },
-    metrics: config.metrics,
-    health: config.health,
+    metrics: { bindAddress: config.metrics.bindAddress || undefined },
+    health: { bindAddress: config.health.bindAddress || undefined },
     logging: config.logging,
   };
   reader.throwIfProblems();

@@ -25,8 +25,8 @@ export const HostPort = z.string().refine((value) => parseHostPort(value) !== un
   message: 'must be host:port (e.g. temporal.example.com:7233), with a port from 1 to 65535',
 });
 
-/** A listen address (host:port), or "off" to turn the endpoint off. */
-const ListenAddress = z.union([z.literal('off'), z.literal(false), HostPort]).transform((v) => (v === 'off' || v === false ? undefined : v));
+/** A listen address (host:port), or "off" to turn the endpoint off (false: zod would replace undefined by the default). */
+const ListenAddress = z.union([z.literal('off'), z.literal(false), HostPort]).transform((v) => (v === 'off' || v === false ? (false as const) : v));
 
 export function parseHostPort(value: string): { host: string; port: number } | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/.exec(value.trim());
