@@ -71,7 +71,7 @@ describe('Dockerfile', () => {
   const finalStage = instructions.slice(instructions.map((l) => l.startsWith('FROM ')).lastIndexOf(true));
 
   test('passes the linter', () => {
-    expect(validate(dockerfile).map((d) => `line ${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+    expect(validate(dockerfile).map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`)).toEqual([]);
     expect(validate('FROM node\nEXPOSE abc\n').length).toBeGreaterThan(0);
   });
 
