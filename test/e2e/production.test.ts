@@ -273,9 +273,10 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     const entries = readFileSync(h.stack.state.kube.auditLog, 'utf8')
       .split('\n')
       .filter((l) => l.includes(user))
-      .map((l) => JSON.parse(l) as { user: { username: string }; verb: string; objectRef?: { resource?: string; namespace?: string }; responseStatus?: { code?: number }; stageTimestamp: string })
+      .map((l) => JSON.parse(l) as { user: { username: string }; verb: string; requestURI: string; objectRef?: { resource?: string }; responseStatus?: { code?: number }; stageTimestamp: string })
       .filter((e) => e.user.username === user && new Date(e.stageTimestamp) >= started);
-    expect(entries.filter((e) => (e.responseStatus?.code ?? 200) >= 400)).toEqual([]);
+    expect(entries.length).toBeGreaterThan(10);
+    expect(entries.filter((e) => e.responseStatus?.code === 401 || e.responseStatus?.code === 403).map((e) => `${e.verb} ${e.requestURI}`)).toEqual([]);
     const writes = new Set(entries.filter((e) => e.verb === 'create' || e.verb === 'update').map((e) => `${e.verb} ${e.objectRef?.resource}`));
     expect([...writes]).toEqual(expect.arrayContaining(['create configmaps', 'create events']));
   });
@@ -328,7 +329,14 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     expect(metric(after, 'flinkops_savepoints_total', { ...manual, outcome: 'completed' })).toBe(1);
     expect(metric(after, 'flinkops_savepoint_size_bytes_sum', manual)).toBe(run.savepoint.sizeBytes);
     expect(metric(after, 'flinkops_savepoint_duration_seconds_sum', manual)).toBeCloseTo(run.savepoint.durationMs / 1000, 3);
-    expect(metric(after, 'flinkops_activity_failures_total', { taskQueue: h.taskQueue }) ?? 0).toBe(0);
+    // Failed attempts (a retried REST call, say) are counted by error type; the SDK's own counter agrees on how many.
+    const failed = after.filter((s) => s.name === 'temporal_activity_execution_failed' && s.labels.task_queue === h.taskQueue);
+    for (const activityType of new Set([...failed.map((s) => s.labels.activity_type!), 'stopJobWithSavepoint'])) {
+      expect({ activityType, failures: metric(after, 'flinkops_activity_failures_total', { taskQueue: h.taskQueue, activityType }) ?? 0 }).toEqual({
+        activityType,
+        failures: metric(after, 'temporal_activity_execution_failed', { task_queue: h.taskQueue, activity_type: activityType }) ?? 0,
+      });
+    }
   });
 
   test('logs are JSON lines that name the workflow, the activity and the target', () => {
@@ -341,8 +349,8 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
 });
 
 test('SIGTERM lets an in-flight activity finish within the grace period; the upgrade goes on after a restart', async () => {
-  const draining = await startWorker({ FLINKOPS_TEST_FAILPOINTS: 'redeploy.afterSubmit=8000', FLINKOPS_SHUTDOWN_GRACE_TIME: '60s' });
   await h.worker!.stop();
+  const draining = await startWorker({ FLINKOPS_TEST_FAILPOINTS: 'redeploy.afterSubmit=8000', FLINKOPS_SHUTDOWN_GRACE_TIME: '60s' });
   h.worker = draining;
   const linesBefore = lineCount(job.output);
   const started = await cli(['upgrade', `${h.namespace}/flink`, '--job', 'counter', '--jar', fixtureJar('v1'), '--rest-url', proxy.url, '--stability-window', '3s', '--no-wait', '--json']);

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot } from './config';
 import { terminateGroup } from './daemon';
-import { waitFor } from './wait';
+import { WaitAborted, waitFor } from './wait';
 
 const repoRoot = findRepoRoot();
 
@@ -34,7 +34,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, logDir?: string): Prom
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null) throw new WaitAborted(`worker exited with ${child.exitCode}`);
       return /polling task queue/.test(output);
     },
     { timeoutMs: 60_000, description: 'the worker to start polling' },
