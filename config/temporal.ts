@@ -1,4 +1,5 @@
 import type { TLSConfig } from '@temporalio/client';
+import { loadCliSettings } from './load';
 import type { Secret } from './secret';
 
 /** How the worker and the CLI reach Temporal (config file section `temporal`, or TEMPORAL_* variables). */
@@ -49,4 +50,9 @@ export function describeTemporal(settings: TemporalSettings): Record<string, unk
       ? { serverCaFile: settings.tls.serverCaFile, clientCertFile: settings.tls.clientCertFile, clientKey: settings.tls.clientKey ? `[redacted] from ${settings.tls.clientKey.source}` : undefined, serverName: settings.tls.serverName }
       : false,
   };
+}
+
+/** The Temporal settings from the environment (and FLINKOPS_CONFIG, if set), as the CLI reads them. */
+export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  return loadCliSettings({ env }).temporal;
 }

@@ -3,7 +3,14 @@ import type { ConfigFile, ServiceAddressingSchema } from './schema';
 import type { Secret } from './secret';
 import { describeTemporal, type TemporalSettings } from './temporal';
 
+import { loadWorkerSettings } from './load';
+
 export { loadWorkerSettings, ConfigError } from './load';
+
+/** The settings from the environment alone (no configuration file unless FLINKOPS_CONFIG names one). */
+export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  return loadWorkerSettings({ env });
+}
 
 /** The worker's settings, validated and with every referenced file and secret read (config/load.ts). */
 export interface WorkerSettings {

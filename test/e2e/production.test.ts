@@ -46,13 +46,13 @@ let upgradeWorkflowId = '';
 
 interface AuthProxy {
   url: string;
-  counts: { authorized: number; refused: number };
+  counts: { authorized: number; refused: number; errors: string[] };
   server: Server;
 }
 
 /** A proxy in front of the JobManager that wants the bearer token, as a real deployment's ingress might. */
 async function authProxy(target: string, expected: string): Promise<AuthProxy> {
-  const counts = { authorized: 0, refused: 0 };
+  const counts = { authorized: 0, refused: 0, errors: [] as string[] };
   const upstream = new URL(target);
   const server = createHttpServer((req, res) => {
     if (req.headers.authorization !== expected) {
@@ -63,11 +63,15 @@ async function authProxy(target: string, expected: string): Promise<AuthProxy> {
     counts.authorized++;
     const headers = { ...req.headers, host: upstream.host, connection: 'close' };
     delete headers.authorization;
-    const forward = httpRequest(new URL(req.url ?? '/', upstream), { method: req.method, headers }, (answer) => {
+    // agent: false: a fresh connection per request; a pooled one may have been closed by the service proxy meanwhile.
+    const forward = httpRequest(new URL(req.url ?? '/', upstream), { method: req.method, headers, agent: false }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
-    forward.on('error', () => res.writeHead(502).end());
+    forward.on('error', (error) => {
+      counts.errors.push(`${req.method} ${req.url}: ${error.message}`);
+      res.writeHead(502).end();
+    });
     req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -300,7 +304,7 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     expect(metric(samples, 'flinkops_upgrade_downtime_seconds_count', labels)).toBe(1);
     expect(metric(samples, 'flinkops_upgrade_duration_seconds_count', labels)).toBe(1);
     // The Temporal SDK's own metrics are on the same endpoint.
-    expect(metric(samples, 'temporal_activity_execution_latency_count', { activity_type: 'stopJobWithSavepoint', task_queue: h.taskQueue })).toBe(1);
+    expect(metric(samples, 'temporal_activity_execution_latency_count', { activity_type: 'stopJobWithSavepoint', task_queue: h.taskQueue })).toBeGreaterThanOrEqual(1);
 
     // Downtime: from the stop being scheduled to the moment verification saw all tasks of the new job running.
     const handle = temporal.workflow.getHandle(upgradeWorkflowId);
@@ -391,6 +395,36 @@ test('SIGTERM lets an in-flight activity finish within the grace period; the upg
   const result = (await handle.result()) as { outcome: string };
   expect(result.outcome).toBe('succeeded');
   await expectStateContinued(job.output, 'v2', 'v1', linesBefore);
+});
+
+test('past the grace period, SIGTERM cancels the heartbeating activity, and its retry on another worker completes the upgrade', async () => {
+  await h.worker!.stop();
+  const stopping = await startWorker({ FLINKOPS_TEST_FAILPOINTS: 'redeploy.afterSubmit=60000', FLINKOPS_SHUTDOWN_GRACE_TIME: '2s' });
+  h.worker = stopping;
+  const linesBefore = lineCount(job.output);
+  const started = await cli(['upgrade', `${h.namespace}/flink`, '--job', 'counter', '--jar', fixtureJar('v2'), '--rest-url', proxy.url, '--stability-window', '3s', '--no-wait', '--json']);
+  expect(started.code).toBe(0);
+  const handle = temporal.workflow.getHandle((JSON.parse(started.stdout) as { workflowId: string }).workflowId);
+  await waitFor(async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'deployVersion' && a.heartbeatDetails), {
+    timeoutMs: 120_000,
+    description: 'deployVersion to reach its failpoint',
+  });
+  const exited = new Promise<number | null>((resolve) => stopping.process.once('exit', (code) => resolve(code)));
+  const signalled = Date.now();
+  stopping.process.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(Date.now() - signalled).toBeLessThan(20_000);
+
+  h.worker = await startWorker();
+  const result = (await handle.result()) as { outcome: string };
+  expect(result.outcome).toBe('succeeded');
+  const events = (await handle.fetchHistory()).events!;
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployVersion')!;
+  const attempt = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId))!.activityTaskStartedEventAttributes!;
+  expect(attempt.attempt).toBe(2);
+  expect(attempt.lastFailure?.message ?? '').toMatch(/shutting down|WORKER_SHUTDOWN/);
+  expect(attempt.identity).toMatch(new RegExp(`^${h.worker.process.pid}@`));
+  await expectStateContinued(job.output, 'v1', 'v2', linesBefore);
 });
 
 test('no secret appears in any worker log line, CLI output or workflow history', async () => {
