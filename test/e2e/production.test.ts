@@ -258,6 +258,12 @@ test('the real API server accepts the Kubernetes manifests (server-side dry run,
   expect(deployment.spec.template.spec.containers[0]!.securityContext.readOnlyRootFilesystem).toBe(true);
 });
 
+test('flinkops setup search-attributes is idempotent (the stack registered them already)', async () => {
+  const result = await cli(['setup', 'search-attributes']);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/search attributes already registered on namespace default/);
+});
+
 describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namespace.yaml', () => {
   test('upgrades a session job v1 -> v2 through the CLI, talking to Flink with the configured token', async () => {
     const started = new Date();
