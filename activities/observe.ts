@@ -33,6 +33,8 @@ export function createObserveActivities(ctx: ActivityContext) {
       const target = await connectTarget(ctx, request.cluster, request.restUrl);
       if ('problem' in target) return { ...snapshot, problem: target.problem };
       const { cluster, flink } = target;
+      // However the user named it (release or Deployment), records and locks are keyed by the JobManager Deployment.
+      snapshot.cluster = cluster.id;
       snapshot.kind = cluster.kind;
       snapshot.restUrl = target.restUrl;
       snapshot.jobManager = {
@@ -64,7 +66,7 @@ export function createObserveActivities(ctx: ActivityContext) {
         throw error;
       }
 
-      const records = await jobRecords(ctx).list(request.cluster);
+      const records = await jobRecords(ctx).list(cluster.id);
       const found = chooseJob(jobs, records, request.job, cluster.kind === 'application');
       if ('problem' in found) {
         snapshot.jobProblem = found.problem;
@@ -74,7 +76,7 @@ export function createObserveActivities(ctx: ActivityContext) {
       }
       snapshot.currentVersion = target.adapter.currentVersion() ?? snapshot.record?.currentVersion;
       const jobKey = snapshot.record?.jobKey ?? (snapshot.job ? jobKeyFor(snapshot.job.name) : undefined);
-      if (jobKey) snapshot.lockHolder = await operationLocks(ctx).holder(lockScopeFor(cluster.kind, request.cluster, jobKey));
+      if (jobKey) snapshot.lockHolder = await operationLocks(ctx).holder(lockScopeFor(cluster.kind, cluster.id, jobKey));
       return snapshot;
     },
 

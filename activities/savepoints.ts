@@ -19,16 +19,15 @@ export function createSavepointActivities(ctx: ActivityContext) {
   const init = (identity: RecordIdentity) => ({ kind: identity.kind, jobKey: identity.jobKey, jobName: identity.jobName, currentJobId: identity.jobId });
 
   return {
-    /** Total size of a savepoint on a local file system; undefined where the worker cannot see it. */
-    async savepointSize(request: { path: string }): Promise<number | undefined> {
-      const dir = localPath(request.path);
-      return dir ? directorySize(dir).catch(() => undefined) : undefined;
-    },
-
-    async recordSavepoint(request: { identity: RecordIdentity; entry: SavepointEntry }): Promise<JobRecord> {
-      return store().update(request.identity.cluster, init(request.identity), (record) => {
-        if (!record.savepoints.some((s) => s.path === request.entry.path)) record.savepoints.push(request.entry);
+    /** Adds a completed savepoint to the job's record, with its size where the worker can see it (local file systems). */
+    async recordSavepoint(request: { identity: RecordIdentity; entry: SavepointEntry }): Promise<{ record: JobRecord; entry: SavepointEntry }> {
+      const dir = localPath(request.entry.path);
+      const sizeBytes = dir ? await directorySize(dir).catch(() => undefined) : undefined;
+      const entry = sizeBytes === undefined ? request.entry : { ...request.entry, sizeBytes };
+      const record = await store().update(request.identity.cluster, init(request.identity), (r) => {
+        if (!r.savepoints.some((s) => s.path === entry.path)) r.savepoints.push(entry);
       });
+      return { record, entry };
     },
 
     /**

@@ -1,19 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import type { FlinkRestClient } from '../activities/flink/rest-client';
-import { loadStackConfig } from '../test/stack/config';
 import { fixtureJar } from '../test/stack/fixtures';
 import { randomJobId, waitForJobState } from '../test/stack/fixture-jobs';
-import { OperationHarness } from '../test/stack/harness';
-import { stackDown, stackUp, startReaper } from '../test/stack/stack';
+import type { OperationHarness } from '../test/stack/harness';
 import { waitFor } from '../test/stack/wait';
+import { median, runBenchmark } from './bench-stack';
 
 /**
  * Downtime of a job (no RUNNING job with all tasks running) during a flinkops upgrade, against a plain script that
  * makes the same Flink REST calls directly (stop-with-savepoint, poll, upload, run from the savepoint), side by
  * side on the same local cluster, alternating the order per run.
  *
- *   node dist/bench/upgrade-downtime.js [--runs 5] [--keep-stack]
+ *   node dist/bench/upgrade-downtime.js [--runs 5] [--profile bench] [--keep-stack]
  */
 interface Sample {
   method: 'flinkops' | 'script';
@@ -22,15 +20,8 @@ interface Sample {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'keep-stack': { type: 'boolean', default: false } } });
-  const runs = Number(values.runs);
-  const config = loadStackConfig('bench');
-  startReaper(config, process.pid);
-  console.log('bringing up the bench stack...');
-  await stackUp(config);
-  const harness = new OperationHarness('bench', 'bench');
-  await harness.setUp();
-  try {
+  await runBenchmark('bench', { runs: { type: 'string', default: '5' } }, async (harness, values) => {
+    const runs = Number(values.runs);
     const flink = await harness.sessionCluster('flink', 8);
     const samples: Sample[] = [];
     for (let run = 1; run <= runs; run++) {
@@ -42,10 +33,7 @@ async function main(): Promise<void> {
       }
     }
     report(samples);
-  } finally {
-    await harness.tearDown();
-    if (!values['keep-stack']) await stackDown(config);
-  }
+  });
 }
 
 async function measure(harness: OperationHarness, flink: FlinkRestClient, method: Sample['method'], run: number): Promise<number> {
@@ -128,11 +116,6 @@ class DowntimeMonitor {
 }
 
 function report(samples: Sample[]): void {
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
   const of = (method: Sample['method']) => samples.filter((s) => s.method === method).map((s) => s.downtimeMs);
   const flinkops = of('flinkops');
   const script = of('script');

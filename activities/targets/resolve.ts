@@ -4,7 +4,10 @@ import { isNotFound, type KubeClients } from '../kube/clients';
 
 /** A Flink cluster found in Kubernetes: its JobManager Deployment, TaskManager Deployments and REST Service. */
 export interface ResolvedCluster {
+  /** The name the cluster was asked for by (a Deployment or a release name). */
   ref: ClusterRef;
+  /** The name flinkops keys records and locks by, whatever name was asked for: the JobManager Deployment's. */
+  id: ClusterRef;
   kind: TargetKind;
   jobManager: V1Deployment;
   jobManagerContainer: V1Container;
@@ -43,6 +46,7 @@ export async function resolveCluster(kube: KubeClients, ref: ClusterRef): Promis
     : [];
   return {
     ref,
+    id: { namespace: ref.namespace, name: jobManager.metadata!.name! },
     kind: container.args?.[0] === 'standalone-job' ? 'application' : 'session-job',
     jobManager,
     jobManagerContainer: container,

@@ -4,8 +4,11 @@ import { Client, Connection } from '@temporalio/client';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
 import { localPath } from '../../workflows/model/locations';
 import type { JobRecord } from '../../workflows/model/record';
+import type { FleetSavepointResult } from '../../workflows/savepoint/fleet';
+import { fleetScheduleId } from '../../workflows/savepoint/ids';
 import { fixtureArgs, randomJobId, readCounters, waitForJobState, waitForRecords } from '../stack/fixture-jobs';
 import { FIXTURE_MAIN_CLASSES, fixtureJar } from '../stack/fixtures';
+import { newestScheduledRunResult } from '../stack/schedules';
 import { waitFor } from '../stack/wait';
 import { OperationHarness } from '../support/upgrade-harness';
 
@@ -35,9 +38,14 @@ interface SavepointJson {
   kept: string[];
 }
 
-async function record(jobName: string): Promise<JobRecord | undefined> {
+async function recordConfigMap(jobName: string) {
   const configMaps = await h.kube.core.listNamespacedConfigMap({ namespace: h.namespace, labelSelector: 'app.kubernetes.io/managed-by=flinkops' });
-  return configMaps.items.map((c) => JSON.parse(c.data!['record.json']!) as JobRecord).find((r) => r.jobName === jobName);
+  return configMaps.items.find((c) => (JSON.parse(c.data!['record.json']!) as JobRecord).jobName === jobName);
+}
+
+async function record(jobName: string): Promise<JobRecord | undefined> {
+  const configMap = await recordConfigMap(jobName);
+  return configMap && (JSON.parse(configMap.data!['record.json']!) as JobRecord);
 }
 
 function savepointDirs(dir: string): string[] {
@@ -111,6 +119,61 @@ test('retention keeps exactly the two newest savepoints on disk and in the recor
   await flink.cancelJob(job.jobId);
 });
 
+test('a disposal that fails is reported, kept in the record and retried on the next run', async () => {
+  const job = await h.submitJob(flink, 'v1', 'counter-disposal');
+  const dir = join(h.dataDir, 'disposal');
+  expect((await savepoint('counter-disposal', '--keep', '1', '--savepoint-dir', `file://${dir}`)).code).toBe(0);
+  // A savepoint on a file system the cluster has no plugin for (and the worker cannot delete): disposal must fail.
+  const unreachable = 's3://flinkops-no-such-bucket/savepoints/savepoint-000000-000000000000';
+  const configMap = (await recordConfigMap('counter-disposal'))!;
+  const stored = JSON.parse(configMap.data!['record.json']!) as JobRecord;
+  stored.savepoints.unshift({ path: unreachable, at: new Date(Date.now() - 86_400_000).toISOString(), jobId: job.jobId, trigger: 'manual', workflowId: 'test' });
+  await h.kube.core.replaceNamespacedConfigMap({ name: configMap.metadata!.name!, namespace: h.namespace, body: { ...configMap, data: { 'record.json': JSON.stringify(stored) } } });
+
+  const first = await savepoint('counter-disposal', '--keep', '1', '--savepoint-dir', `file://${dir}`);
+  expect(first.code).toBe(0);
+  expect(first.json?.message).toMatch(new RegExp(`1 disposal\\(s\\) failed and will be retried: ${unreachable}: `));
+  expect((await record('counter-disposal'))!.pendingDisposals).toEqual([expect.objectContaining({ path: unreachable, attempts: 1 })]);
+
+  const second = await savepoint('counter-disposal', '--keep', '1', '--savepoint-dir', `file://${dir}`);
+  expect(second.json?.message).toMatch(/1 disposal\(s\) failed and will be retried/);
+  const after = (await record('counter-disposal'))!;
+  expect(after.pendingDisposals).toEqual([expect.objectContaining({ path: unreachable, attempts: 2 })]);
+  expect(after.savepoints.map((s) => s.path)).toEqual([second.json!.savepoint!.path]);
+  expect(savepointDirs(dir)).toHaveLength(1);
+  await flink.cancelJob(job.jobId);
+});
+
+test('a fleet schedule covers every job of the matching clusters, with bounded concurrency', async () => {
+  const jobs = [await h.submitJob(flink, 'v1', 'fleet-a'), await h.submitJob(flink, 'v1', 'fleet-b')];
+  const fleet = `fleet-${h.namespace}`;
+  const create = ['schedule', 'create', '--fleet', fleet, '--selector', 'app.kubernetes.io/instance=flink', '-n', h.namespace, '--concurrency', '1', '--keep', '2', '--paused'];
+  expect((await h.cli(create)).stdout).toMatch(/created schedule flinkops-fleet-savepoint-/);
+  expect((await h.cli(create)).stdout).toMatch(/updated schedule flinkops-fleet-savepoint-/);
+  const described = await h.cli(['schedule', 'describe', '--fleet', fleet]);
+  expect(described.stdout).toMatch(new RegExp(`fleet: +JobManager Deployments matching "app.kubernetes.io/instance=flink" in ${h.namespace}, 1 at a time`));
+
+  try {
+    await expectFleetRun(fleet);
+  } finally {
+    await h.cli(['schedule', 'delete', '--fleet', fleet]);
+    for (const job of jobs) await flink.cancelJob(job.jobId);
+  }
+});
+
+async function expectFleetRun(fleet: string): Promise<void> {
+  const triggeredAt = new Date();
+  expect((await h.cli(['schedule', 'trigger', '--fleet', fleet])).code).toBe(0);
+  const run = await newestScheduledRunResult<FleetSavepointResult>(client, fleetScheduleId(fleet), triggeredAt);
+  expect(run).toMatchObject({ targets: 2, completed: 2, skipped: 0, failed: [], problems: [] });
+  expect(run.runs.map((r) => r.target).sort()).toEqual([`${h.namespace}/flink-jobmanager/fleet-a`, `${h.namespace}/flink-jobmanager/fleet-b`]);
+  // Concurrency 1: the second child started only after the first had closed.
+  const [a, b] = await Promise.all(run.runs.map((r) => client.workflow.getHandle(r.workflowId).describe()));
+  const [earlier, later] = a!.startTime < b!.startTime ? [a!, b!] : [b!, a!];
+  expect(later.startTime.getTime()).toBeGreaterThanOrEqual(earlier.closeTime!.getTime());
+  for (const name of ['fleet-a', 'fleet-b']) expect((await record(name))!.savepoints).toEqual([expect.objectContaining({ trigger: 'schedule' })]);
+}
+
 test("an upgrade's restore point survives retention", async () => {
   const job = await h.submitJob(flink, 'v1', 'counter-restorepoint');
   const dir = join(h.dataDir, 'restorepoint');
@@ -137,6 +200,9 @@ test('a savepoint run while an upgrade holds the job is skipped, and takes no sa
   expect(run.code).toBe(0);
   expect(run.json?.outcome).toBe('skipped');
   expect(run.json?.message).toMatch(/another flinkops operation holds the job: upgrade flinkops-upgrade-/);
+  // The same cluster named by its JobManager Deployment (as fleet schedules name it) is the same lock.
+  const byDeployment = await h.cli(['savepoint', `${h.namespace}/flink-jobmanager`, '--job', 'counter-busy', '--savepoint-dir', `file://${dir}`, '--json']);
+  expect(JSON.parse(byDeployment.stdout)).toMatchObject({ outcome: 'skipped', message: expect.stringMatching(/holds the job: upgrade flinkops-upgrade-/) as unknown });
   expect(savepointDirs(dir)).toEqual([]);
   await h.cli(['abort', `${h.namespace}/flink`, '--job', 'counter-busy', '--by', 'test']);
   await flink.cancelJob(job.jobId);

@@ -46,9 +46,6 @@ export class OperationHarness {
       KUBECONFIG: this.stack.state.kube.kubeconfig,
       FLINKOPS_SERVICE_ADDRESSING: 'cluster-ip',
       FLINKOPS_ALLOWED_SAVEPOINT_PREFIXES: `file://${this.stack.config.stackDir}`,
-      // Several test workers run at once: none takes the fixed default ports unless a test asks for them.
-      FLINKOPS_METRICS_BIND_ADDRESS: 'off',
-      FLINKOPS_HEALTH_BIND_ADDRESS: 'off',
       ...extra,
     };
   }

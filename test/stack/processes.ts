@@ -19,7 +19,8 @@ export interface WorkerHandle {
 /** Starts the built worker (dist/worker/main.js) as its own process and waits until it polls. */
 export async function startWorker(env: NodeJS.ProcessEnv, logDir?: string): Promise<WorkerHandle> {
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'worker', 'main.js')], {
-    env: { ...process.env, ...env },
+    // Several test workers run at once: none takes the fixed default metrics and health ports unless asked to.
+    env: { ...process.env, FLINKOPS_METRICS_BIND_ADDRESS: 'off', FLINKOPS_HEALTH_BIND_ADDRESS: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -38,6 +38,7 @@ export interface ContainerSnapshot {
 
 /** Everything the preflight decides on: read-only observation of one cluster (and one job on it). */
 export interface TargetSnapshot {
+  /** The cluster as flinkops keys it (its JobManager Deployment) once found; until then, as it was asked for. */
   cluster: ClusterRef;
   observedAt: number;
   /** Why the cluster could not be observed at all (no such Deployment, REST unreachable). */

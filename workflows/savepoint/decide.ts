@@ -2,11 +2,13 @@ import { formatDuration } from '../model/durations';
 import { canonicalLocation, isInsideAllowedPrefixes, sameLocation } from '../model/locations';
 import type { JobRecord, SavepointEntry } from '../model/record';
 import type { TargetSnapshot } from '../model/snapshot';
-import { jobKeyFor, type TargetKind } from '../model/target';
+import { jobKeyFor, type ClusterRef, type TargetKind } from '../model/target';
 import { activeBlackout } from './blackout';
 import type { Retention, SavepointRequest } from './request';
 
 export interface SavepointPlan {
+  /** As flinkops keys it (records, locks): the JobManager Deployment. */
+  cluster: ClusterRef;
   kind: TargetKind;
   jobId: string;
   jobName: string;
@@ -38,7 +40,7 @@ export function decideSavepointPreflight(snapshot: TargetSnapshot, request: Save
   }
   return {
     kind: 'take',
-    plan: { kind: snapshot.kind, jobId: job.id, jobName: job.name, jobKey: snapshot.record?.jobKey ?? jobKeyFor(job.name), savepointDir: canonicalLocation(savepointDir) },
+    plan: { cluster: snapshot.cluster, kind: snapshot.kind, jobId: job.id, jobName: job.name, jobKey: snapshot.record?.jobKey ?? jobKeyFor(job.name), savepointDir: canonicalLocation(savepointDir) },
   };
 }
 

@@ -62,13 +62,13 @@ class SavepointRun {
       throw ApplicationFailure.nonRetryable(`savepoint not taken: ${decision.reason}`, 'SavepointPreflightFailed');
     }
     if (decision.kind === 'skip') {
-      const job = snapshot.job && snapshot.kind ? { kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
+      const job = snapshot.job && snapshot.kind ? { cluster: snapshot.cluster, kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
       return this.skip(decision.reason, job);
     }
     const plan = decision.plan;
     upsertSearchAttributes([{ key: FLINK_JOB, value: plan.jobName }]);
 
-    const scope = lockScopeFor(plan.kind, request.cluster, plan.jobKey);
+    const scope = lockScopeFor(plan.kind, plan.cluster, plan.jobKey);
     const lock = await quickActivities.acquireOperationLock({ scope, workflowId: this.workflowId, operation: 'savepoint' });
     if (!lock.acquired) return this.skip(`another flinkops operation holds the job: ${lock.holder.operation} ${lock.holder.workflowId}`, plan);
     try {
@@ -99,18 +99,11 @@ class SavepointRun {
       throw ApplicationFailure.nonRetryable(message, 'SavepointFailed');
     }
     const durationMs = Date.now() - startedAt;
-    const sizeBytes = await quickActivities.savepointSize({ path: outcome.location });
-    recordSavepointRun({ outcome: 'completed', trigger: request.trigger, durationMs, sizeBytes });
-    const entry: SavepointEntry = {
-      path: outcome.location,
-      at: new Date().toISOString(),
-      jobId: plan.jobId,
-      trigger: request.trigger,
-      workflowId: this.workflowId,
-      durationMs,
-      ...(sizeBytes !== undefined ? { sizeBytes } : {}),
-    };
-    const record = await quickActivities.recordSavepoint({ identity, entry });
+    const { record, entry } = await quickActivities.recordSavepoint({
+      identity,
+      entry: { path: outcome.location, at: new Date().toISOString(), jobId: plan.jobId, trigger: request.trigger, workflowId: this.workflowId, durationMs },
+    });
+    recordSavepointRun({ outcome: 'completed', trigger: request.trigger, durationMs, sizeBytes: entry.sizeBytes });
 
     this.step('retention', 'applying retention');
     const retention = decideRetention(record, request.retention, Date.now());
@@ -124,7 +117,7 @@ class SavepointRun {
       });
       await quickActivities.recordDisposals({ identity, result: disposals });
     }
-    const size = sizeBytes !== undefined ? `, ${(sizeBytes / 1024).toFixed(1)} KiB` : '';
+    const size = entry.sizeBytes !== undefined ? `, ${(entry.sizeBytes / 1024).toFixed(1)} KiB` : '';
     const failures = disposals.failed.length > 0 ? `; ${disposals.failed.length} disposal(s) failed and will be retried: ${disposals.failed.map((f) => `${f.path}: ${f.error}`).join('; ')}` : '';
     const message = `savepoint ${entry.path} (${formatDuration(durationMs)}${size}); disposed of ${disposals.disposed.length}, keeping ${retention.keep.length}${failures}`;
     this.step('done', message);
@@ -140,7 +133,7 @@ class SavepointRun {
   }
 
   /** A skip is not a failure: the reason goes to the result (Temporal UI), the job's record and an event. */
-  private async skip(reason: string, job?: Pick<SavepointPlan, 'kind' | 'jobName' | 'jobId' | 'jobKey'>): Promise<SavepointResult> {
+  private async skip(reason: string, job?: Pick<SavepointPlan, 'cluster' | 'kind' | 'jobName' | 'jobId' | 'jobKey'>): Promise<SavepointResult> {
     this.step('done', `skipped: ${reason}`);
     recordSavepointRun({ outcome: 'skipped', trigger: this.request.trigger });
     if (job) await this.note(this.identity(job), 'skipped', reason, 'Normal', 'SavepointSkipped');
@@ -148,15 +141,17 @@ class SavepointRun {
   }
 
   private async note(identity: RecordIdentity, outcome: string, message: string, type: 'Normal' | 'Warning', reason: string, savepoint?: string): Promise<void> {
-    await quickActivities.recordOutcome({
-      identity,
-      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: `savepoint (${this.request.trigger})`, outcome, savepoint, jobId: identity.jobId, message },
-    });
-    await quickActivities.emitClusterEvent({ cluster: this.request.cluster, type, reason, action: 'Savepoint', note: `${message} (${this.workflowId})` });
+    await Promise.all([
+      quickActivities.recordOutcome({
+        identity,
+        entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: `savepoint (${this.request.trigger})`, outcome, savepoint, jobId: identity.jobId, message },
+      }),
+      quickActivities.emitClusterEvent({ cluster: this.request.cluster, type, reason, action: 'Savepoint', note: `${message} (${this.workflowId})` }),
+    ]);
   }
 
-  private identity(plan: Pick<SavepointPlan, 'kind' | 'jobKey' | 'jobName' | 'jobId'>): RecordIdentity {
-    return { cluster: this.request.cluster, kind: plan.kind, jobKey: plan.jobKey, jobName: plan.jobName, jobId: plan.jobId };
+  private identity(plan: Pick<SavepointPlan, 'cluster' | 'kind' | 'jobKey' | 'jobName' | 'jobId'>): RecordIdentity {
+    return { cluster: plan.cluster, kind: plan.kind, jobKey: plan.jobKey, jobName: plan.jobName, jobId: plan.jobId };
   }
 
   private step(step: string, message: string): void {

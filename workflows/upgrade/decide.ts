@@ -125,7 +125,7 @@ export function decidePreflight(snapshot: TargetSnapshot, request: UpgradeReques
   }
 
   const plan: UpgradePlan = {
-    cluster: request.cluster,
+    cluster: snapshot.cluster,
     kind: snapshot.kind,
     jobId: job.id,
     jobName: job.name,

@@ -414,12 +414,12 @@ class Upgrade {
   }
 
   private lockScope() {
-    return lockScopeFor(this.plan!.kind, this.request.cluster, this.plan!.jobKey);
+    return lockScopeFor(this.plan!.kind, this.plan!.cluster, this.plan!.jobKey);
   }
 
   private identity() {
     const plan = this.plan!;
-    return { cluster: this.request.cluster, kind: plan.kind, jobKey: plan.jobKey, jobName: plan.jobName, jobId: plan.jobId };
+    return { cluster: plan.cluster, kind: plan.kind, jobKey: plan.jobKey, jobName: plan.jobName, jobId: plan.jobId };
   }
 
   /** Upgrade metrics, once per workflow; downtime only when a stopped job came back. */
