@@ -5,6 +5,7 @@ import { createDeployActivities } from './deploy';
 import { createFleetActivities } from './fleet';
 import { failpointDelays } from './failpoints';
 import { FlinkRestClient } from './flink/rest-client';
+import { flinkTransport } from './flink/transport';
 import { createJobControlActivities } from './job-control';
 import { kubeClients } from './kube/clients';
 import { createLockActivities } from './locks';
@@ -18,10 +19,11 @@ export type { ActivityContext } from './context';
 
 /** The worker's real dependencies: Kubernetes from the kubeconfig (or in-cluster), Flink over HTTP. */
 export function defaultActivityContext(settings: WorkerSettings): ActivityContext {
+  const transport = flinkTransport(settings.flink);
   return {
     settings,
     kube: kubeClients(settings.kube.kubeconfig),
-    flinkClient: (baseUrl) => new FlinkRestClient({ baseUrl, timeoutMs: settings.flink.requestTimeoutMs }),
+    flinkClient: (baseUrl) => new FlinkRestClient({ baseUrl, ...transport }),
     failpoints: failpointDelays(),
   };
 }

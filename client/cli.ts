@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { temporalSettingsFromEnv, type TemporalSettings } from '../config/temporal';
+import { ConfigError, loadCliSettings } from '../config/load';
+import type { TemporalSettings } from '../config/temporal';
 import type { clusterInfoWorkflow } from '../workflows';
 import { abortCommand, approveCommand, cancelCommand, statusCommand } from './commands/operate';
 import { doctorCommand, registerCommand, remediateCommand, watchCommand } from './commands/remediate';
 import { savepointCommand } from './commands/savepoint';
 import { scheduleCommand } from './commands/schedule';
+import { setupCommand } from './commands/setup';
 import { upgradeCommand } from './commands/upgrade';
 import { connectClient } from './connect';
 import type { CliContext } from './context';
@@ -15,6 +17,7 @@ import { CliError, EXIT } from './exit-codes';
 export function buildProgram(): { program: Command; close: () => Promise<void> } {
   const program = new Command('flinkops')
     .description('Operate Apache Flink jobs on Kubernetes with durable Temporal workflows')
+    .addOption(new Option('--config <file>', 'flinkops configuration file (YAML or JSON)').env('FLINKOPS_CONFIG'))
     .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS'))
     .addOption(new Option('--temporal-namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
     .addOption(new Option('--task-queue <name>', 'task queue of the flinkops worker').env('FLINKOPS_TASK_QUEUE'))
@@ -23,6 +26,7 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
 
   let connection: Awaited<ReturnType<typeof connectClient>> | undefined;
   const context: CliContext = {
+    defaults: () => cliConfig(program).defaults,
     async connect() {
       const settings = settingsFrom(program);
       connection ??= await connectClient(settings);
@@ -62,18 +66,26 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
   program.addCommand(remediateCommand(context));
   program.addCommand(watchCommand(context));
   program.addCommand(registerCommand(context));
+  program.addCommand(setupCommand(context));
 
   return { program, close: async () => connection?.close() };
 }
 
+/** The configuration file and environment (the worker's own `temporal` section and `defaults`); flags override them. */
+function cliConfig(program: Command): ReturnType<typeof loadCliSettings> {
+  const globals = program.opts<{ config?: string; address?: string; temporalNamespace?: string; taskQueue?: string }>();
+  // Flags go through the same validation as the file and the environment.
+  const env = { ...process.env, TEMPORAL_ADDRESS: globals.address, TEMPORAL_NAMESPACE: globals.temporalNamespace, FLINKOPS_TASK_QUEUE: globals.taskQueue };
+  try {
+    return loadCliSettings({ file: globals.config, env });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, EXIT.invalid);
+    throw error;
+  }
+}
+
 function settingsFrom(program: Command): TemporalSettings {
-  const globals = program.opts<{ address?: string; temporalNamespace?: string; taskQueue?: string }>();
-  const fromEnv = temporalSettingsFromEnv();
-  return {
-    address: globals.address ?? fromEnv.address,
-    namespace: globals.temporalNamespace ?? fromEnv.namespace,
-    taskQueue: globals.taskQueue ?? fromEnv.taskQueue,
-  };
+  return cliConfig(program).temporal;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,10 @@
 import type { Client } from '@temporalio/client';
+import type { ConfigFile } from '../config/schema';
 import type { TemporalSettings } from '../config/temporal';
 
-/** What a command needs from the CLI around it: a Temporal client and somewhere to print. */
+/** What a command needs from the CLI around it: a Temporal client, somewhere to print, the configured defaults. */
 export interface CliContext {
   connect(): Promise<{ client: Client; settings: TemporalSettings & { webUi?: string }; print: (line: string) => void }>;
+  /** What the configuration (file and environment) says the CLI puts into requests when a flag is not given. */
+  defaults(): ConfigFile['defaults'];
 }

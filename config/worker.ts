@@ -1,50 +1,78 @@
-import { z } from 'zod';
-import { TemporalSettingsSchema, temporalSettingsFromEnv } from './temporal';
+import type { z } from 'zod';
+import type { ConfigFile, ServiceAddressingSchema } from './schema';
+import type { Secret } from './secret';
+import { describeTemporal, type TemporalSettings } from './temporal';
 
-/** How the worker reaches Flink's REST API behind a cluster's Kubernetes Service. */
-export const ServiceAddressingSchema = z.enum(['dns', 'cluster-ip']);
+import { loadWorkerSettings } from './load';
 
-export const WorkerSettingsSchema = z.object({
-  temporal: TemporalSettingsSchema,
-  kube: z.object({
-    /** A kubeconfig file; without one the worker uses its in-cluster service account. */
-    kubeconfig: z.string().min(1).optional(),
-  }),
-  flink: z.object({
-    /**
-     * `dns`: http://<service>.<namespace>.svc.<clusterDomain>:<port> (an in-cluster worker);
-     * `cluster-ip`: the Service's ClusterIP (a worker that reaches ClusterIPs but has no cluster DNS).
-     */
-    serviceAddressing: ServiceAddressingSchema.default('dns'),
-    clusterDomain: z.string().min(1).default('cluster.local'),
-    requestTimeoutMs: z.number().int().positive().default(30_000),
-  }),
-  savepoints: z.object({
-    /** Savepoint and checkpoint locations flinkops may write to or restore from; empty allows any. */
-    allowedPrefixes: z.array(z.string().min(1)).default([]),
-  }),
-  remediation: z
-    .object({
-      /**
-       * Where escalations ("needs a human") are POSTed as JSON. Read by the activity that sends them, so the URL
-       * (which may carry a token) never appears in workflow input or history.
-       */
-      escalationWebhookUrl: z.url({ protocol: /^https?$/, message: 'FLINKOPS_ESCALATION_WEBHOOK_URL must be an http(s) URL' }).optional(),
-    })
-    .default({}),
-});
-export type WorkerSettings = z.infer<typeof WorkerSettingsSchema>;
+export { loadWorkerSettings, ConfigError } from './load';
 
+/** The settings from the environment alone (no configuration file unless FLINKOPS_CONFIG names one). */
 export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
-  const list = (value: string | undefined) => (value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-  return WorkerSettingsSchema.parse({
-    temporal: temporalSettingsFromEnv(env),
-    kube: { kubeconfig: env.KUBECONFIG || undefined },
+  return loadWorkerSettings({ env });
+}
+
+/** The worker's settings, validated and with every referenced file and secret read (config/load.ts). */
+export interface WorkerSettings {
+  configFile?: string;
+  temporal: TemporalSettings;
+  kube: {
+    /** A kubeconfig file; without one the worker uses its in-cluster service account. */
+    kubeconfig?: string;
+  };
+  flink: FlinkSettings;
+  savepoints: {
+    /** Savepoint and checkpoint locations flinkops may write to or restore from; empty allows any. */
+    allowedPrefixes: string[];
+  };
+  remediation: {
+    /** Where "needs a human" escalations are POSTed; only the activity that sends them reads it. */
+    escalationWebhookUrl?: Secret;
+  };
+  defaults: ConfigFile['defaults'];
+  worker: { shutdownGraceTimeMs: number; maxConcurrentActivities?: number };
+  metrics: { bindAddress?: string };
+  health: { bindAddress?: string };
+  logging: ConfigFile['logging'];
+}
+
+export interface FlinkSettings {
+  serviceAddressing: z.infer<typeof ServiceAddressingSchema>;
+  clusterDomain: string;
+  scheme: 'http' | 'https';
+  requestTimeoutMs: number;
+  tls?: { caFile?: string; ca?: string; clientCertFile?: string; clientCert?: string; clientKey?: Secret; rejectUnauthorized: boolean };
+  /** Header name -> value, on every Flink REST request. */
+  headers: Record<string, Secret>;
+}
+
+/** Every secret the worker holds, for the log redactor. */
+export function workerSecrets(settings: WorkerSettings): Secret[] {
+  return [settings.temporal.apiKey, settings.temporal.tls?.clientKey, settings.flink.tls?.clientKey, ...Object.values(settings.flink.headers), settings.remediation.escalationWebhookUrl].filter(
+    (s): s is Secret => s !== undefined,
+  );
+}
+
+/** The settings for the start-up log line: file paths and secret sources, never secret values or file contents. */
+export function describeWorkerSettings(settings: WorkerSettings): Record<string, unknown> {
+  const { flink } = settings;
+  return {
+    configFile: settings.configFile,
+    temporal: describeTemporal(settings.temporal),
+    kubernetes: { kubeconfig: settings.kube.kubeconfig ?? 'in-cluster service account' },
     flink: {
-      serviceAddressing: env.FLINKOPS_SERVICE_ADDRESSING || undefined,
-      clusterDomain: env.FLINKOPS_CLUSTER_DOMAIN || undefined,
+      serviceAddressing: flink.serviceAddressing,
+      clusterDomain: flink.clusterDomain,
+      scheme: flink.scheme,
+      requestTimeoutMs: flink.requestTimeoutMs,
+      tls: flink.tls && { caFile: flink.tls.caFile, clientCertFile: flink.tls.clientCertFile, clientKey: flink.tls.clientKey ? `[redacted] from ${flink.tls.clientKey.source}` : undefined, rejectUnauthorized: flink.tls.rejectUnauthorized },
+      headers: Object.fromEntries(Object.entries(flink.headers).map(([name, secret]) => [name, `[redacted] from ${secret.source}`])),
     },
-    savepoints: { allowedPrefixes: list(env.FLINKOPS_ALLOWED_SAVEPOINT_PREFIXES) },
-    remediation: { escalationWebhookUrl: env.FLINKOPS_ESCALATION_WEBHOOK_URL || undefined },
-  });
+    savepoints: settings.savepoints,
+    remediation: { escalationWebhook: settings.remediation.escalationWebhookUrl ? `[redacted] from ${settings.remediation.escalationWebhookUrl.source}` : 'off' },
+    worker: settings.worker,
+    metrics: settings.metrics.bindAddress ?? 'off',
+    health: settings.health.bindAddress ?? 'off',
+    logging: settings.logging,
+  };
 }

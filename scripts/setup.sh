@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything flinkops' local stack and tests need, from the package registries only:
-#   npm packages, the Temporal CLI and the Kubernetes control plane (built from the Go module proxy),
+#   npm packages, the Temporal CLI, the Kubernetes control plane and a Compose file checker (built from the Go module proxy),
 #   Flink distributions (PyPI: apache-flink-libraries), the fixture jobs (Maven Central), then builds the project.
 # Every step is cached (FLINKOPS_CACHE_DIR, default ~/.cache/flinkops); a second run takes seconds.
 set -euo pipefail
@@ -64,6 +64,19 @@ kube_control_plane() {
   ln -sfn "$target" "$cache/kube/current"
 }
 
+compose_check() {
+  # Validates docker-compose.yml without a Docker engine (compose-go, the library Docker Compose uses), for
+  # test/unit/container-files.test.ts; keyed by its module files so a version bump rebuilds.
+  local module="$repo/test/tools/compose-check" key target
+  key="$(cat "$module/go.mod" "$module/go.sum" "$module/main.go" | sha256sum | cut -c1-12)"
+  target="$cache/bin/compose-check-$key"
+  if [[ ! -x "$target" ]]; then
+    (cd "$module" && go build -trimpath -ldflags "-s -w" -o "$target.partial" .)
+    mv "$target.partial" "$target"
+  fi
+  ln -sfn "$target" "$cache/bin/compose-check"
+}
+
 flink_distribution() {
   local version="$1" target="$cache/flink/$1"
   [[ -f "$target/lib/flink-dist-$version.jar" && -f "$target/bin/bash-java-utils.jar" ]] && return
@@ -100,5 +113,6 @@ step temporal-cli temporal_cli
 step flink-distributions flink_distributions
 step fixture-jobs fixture_jobs
 step kube-control-plane kube_control_plane
+step compose-check compose_check
 step build build_project
 echo "setup: done in $((SECONDS - started))s (cache: $cache)"

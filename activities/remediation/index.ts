@@ -148,7 +148,7 @@ export function createRemediationActivities(ctx: ActivityContext) {
      * stays in the worker: it is never part of a workflow's input or history.
      */
     async notifyEscalation(notice: EscalationNotice): Promise<{ sent: boolean; detail: string }> {
-      const url = ctx.settings.remediation.escalationWebhookUrl;
+      const url = ctx.settings.remediation.escalationWebhookUrl?.reveal();
       if (!url) return { sent: false, detail: 'no escalation webhook configured' };
       const body = { kind: 'flinkops.remediation.escalated', at: new Date().toISOString(), ...notice, cluster: clusterKey(notice.cluster) };
       let response: Response;

@@ -35,6 +35,11 @@ export function withSavepointOptions(command: Command): Command {
     .option('--rest-url <url>', 'Flink REST endpoint override');
 }
 
+/** The configured default savepoint timeout where --timeout is not given. */
+export function withSavepointDefaults<T extends SavepointOptions>(options: T, defaults: { timeout?: number }): T {
+  return options.timeout === undefined && defaults.timeout !== undefined ? { ...options, timeout: `${defaults.timeout}ms` } : options;
+}
+
 /** Savepoint options shared by single targets and fleets (no cluster, no job). */
 export function savepointOptionsInput(options: SavepointOptions, trigger: 'manual' | 'schedule'): Omit<SavepointRequestInput, 'cluster'> {
   return {
@@ -89,7 +94,7 @@ export function savepointCommand(context: CliContext): Command {
       .option('--job <id|name>', 'the job (session clusters)')
       .option('--json', 'print the result as JSON'),
   ).action(async (cluster: string, options: SavepointOptions & { json?: boolean }) => {
-    const input = savepointInput(cluster, options, 'manual');
+    const input = savepointInput(cluster, withSavepointDefaults(options, context.defaults().savepoint), 'manual');
     const { client, settings, print } = await context.connect();
     const handle = await client.workflow.start<typeof savepointWorkflow>('savepointWorkflow', {
       taskQueue: settings.taskQueue,

@@ -13,7 +13,7 @@ import { describeIssues } from '../../workflows/upgrade/request';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { workflowFailure } from '../follow';
-import { duration, integer, savepointInput, savepointOptionsInput, withSavepointOptions, type SavepointOptions } from './savepoint';
+import { duration, integer, savepointInput, savepointOptionsInput, withSavepointDefaults, withSavepointOptions, type SavepointOptions } from './savepoint';
 
 interface TargetSelection {
   namespace: string;
@@ -54,7 +54,7 @@ export function scheduleCommand(context: CliContext): Command {
         .option('--paused', 'create it paused'),
     ).action(async (cluster: string | undefined, options: CreateOptions) => {
       const { client, settings, print } = await context.connect();
-      const plan = await scheduleOptions(client, settings.taskQueue, cluster, options);
+      const plan = await scheduleOptions(client, settings.taskQueue, cluster, withSavepointDefaults(options, context.defaults().savepoint));
       try {
         await client.schedule.create(plan);
         print(`created schedule ${plan.scheduleId}: ${describeSpec(plan.spec)}`);

@@ -8,6 +8,7 @@ import type { UpgradeProgress, UpgradeResult, upgradeWorkflow } from '../../work
 import { CliError, EXIT } from '../exit-codes';
 import { followWorkflow } from '../follow';
 import type { CliContext } from '../context';
+import type { ConfigFile } from '../../config/schema';
 
 interface UpgradeOptions {
   namespace: string;
@@ -69,7 +70,7 @@ export function upgradeCommand(context: CliContext): Command {
     .option('--json', 'print the result as JSON')
     .option('--no-wait', 'print the workflow id and return')
     .action(async (clusterArg: string, options: UpgradeOptions) => {
-      const request = buildRequest(clusterArg, options);
+      const request = buildRequest(clusterArg, options, context.defaults().upgrade);
       const { client, settings, print } = await context.connect();
       const workflowId = upgradeWorkflowId(request.cluster, request.job);
       let handle;
@@ -107,7 +108,7 @@ export function upgradeCommand(context: CliContext): Command {
 }
 
 /** The request from the command line, validated with the workflow's own schema: bad input never starts anything. */
-export function buildRequest(clusterArg: string, options: UpgradeOptions): UpgradeRequest {
+export function buildRequest(clusterArg: string, options: UpgradeOptions, defaults: ConfigFile['defaults']['upgrade'] = {}): UpgradeRequest {
   let cluster: ClusterRef;
   try {
     cluster = parseClusterRef(clusterArg, options.namespace);
@@ -134,18 +135,23 @@ export function buildRequest(clusterArg: string, options: UpgradeOptions): Upgra
     allowNonRestoredState: options.allowNonRestoredState ?? false,
     savepointDir: options.savepointDir,
     dryRun: options.dryRun ?? false,
-    approval: { required: options.requireApproval ?? false, ...(options.approvalTimeout ? { timeout: options.approvalTimeout } : {}) },
+    // A flag wins; then the configured default; without either, the workflow's own default.
+    approval: { required: options.requireApproval ?? false, ...given('timeout', options.approvalTimeout ?? defaults.approvalTimeout) },
     timeouts: {
-      ...(options.savepointTimeout ? { savepoint: options.savepointTimeout } : {}),
-      ...(options.deployTimeout ? { deploy: options.deployTimeout } : {}),
-      ...(options.verifyTimeout ? { verify: options.verifyTimeout } : {}),
+      ...given('savepoint', options.savepointTimeout ?? defaults.savepointTimeout),
+      ...given('deploy', options.deployTimeout ?? defaults.deployTimeout),
+      ...given('verify', options.verifyTimeout ?? defaults.verifyTimeout),
     },
-    ...(options.stabilityWindow ? { stabilityWindow: options.stabilityWindow } : {}),
-    ...(options.maxCheckpointAge ? { maxCheckpointAge: options.maxCheckpointAge } : {}),
+    ...given('stabilityWindow', options.stabilityWindow ?? defaults.stabilityWindow),
+    ...given('maxCheckpointAge', options.maxCheckpointAge ?? defaults.maxCheckpointAge),
     requestedBy: process.env.USER ?? 'flinkops',
   });
   if (!parsed.ok) throw new CliError(`invalid upgrade: ${parsed.problem}`, EXIT.invalid);
   return parsed.request;
+}
+
+function given<K extends string>(key: K, value: string | number | undefined): Partial<Record<K, string | number>> {
+  return value === undefined || value === '' ? {} : ({ [key]: value } as Record<K, string | number>);
 }
 
 function intOption(name: string, value: string | undefined): number | undefined {

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot } from './config';
 import { terminateGroup } from './daemon';
-import { waitFor } from './wait';
+import { WaitAborted, waitFor } from './wait';
 
 const repoRoot = findRepoRoot();
 
@@ -19,7 +19,8 @@ export interface WorkerHandle {
 /** Starts the built worker (dist/worker/main.js) as its own process and waits until it polls. */
 export async function startWorker(env: NodeJS.ProcessEnv, logDir?: string): Promise<WorkerHandle> {
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'worker', 'main.js')], {
-    env: { ...process.env, ...env },
+    // Several test workers run at once: none takes the fixed default metrics and health ports unless asked to.
+    env: { ...process.env, FLINKOPS_METRICS_BIND_ADDRESS: 'off', FLINKOPS_HEALTH_BIND_ADDRESS: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -34,7 +35,7 @@ export async function startWorker(env: NodeJS.ProcessEnv, logDir?: string): Prom
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null) throw new WaitAborted(`worker exited with ${child.exitCode}`);
       return /polling task queue/.test(output);
     },
     { timeoutMs: 60_000, description: 'the worker to start polling' },

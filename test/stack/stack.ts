@@ -156,12 +156,18 @@ export function stackEnvironment(state: StackState): Record<string, string> {
 
 export const WORKER_DAEMON = 'worker';
 
+/** Metrics and health ports of the stack's worker, apart per profile like every other port (demo: 9464 and 9465). */
+export function workerEndpoints(config: StackConfig): Record<string, string> {
+  const metricsPort = config.temporal.port - 7233 + 9464;
+  return { FLINKOPS_METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`, FLINKOPS_HEALTH_BIND_ADDRESS: `127.0.0.1:${metricsPort + 1}` };
+}
+
 /** Runs the built worker as a daemon of the stack, so `stack down` stops it with the rest. */
 export function startWorkerDaemon(config: StackConfig): number {
   const main = join(config.repoRoot, 'dist', 'worker', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing; run npm run build first`);
   return startDaemon(
     { runDir: config.runDir, logDir: config.logDir },
-    { name: WORKER_DAEMON, command: process.execPath, args: [main], env: { ...process.env, ...stackEnvironment(readStackState(config)) } },
+    { name: WORKER_DAEMON, command: process.execPath, args: [main], env: { ...process.env, ...stackEnvironment(readStackState(config)), ...workerEndpoints(config) } },
   );
 }

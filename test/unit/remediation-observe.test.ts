@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { retainedCheckpoints } from '../../activities/remediation/checkpoints';
+import { loadWorkerSettings } from '../../config/load';
+import { describeWorkerSettings, workerSecrets } from '../../config/worker';
 import { highAvailabilityOf, parseFlinkConfig, parseFlinkDuration } from '../../activities/remediation/flink-config';
 import { prune } from '../../activities/remediation/memory';
 import { recoveryStatus } from '../../activities/remediation/recovery';
@@ -124,4 +126,30 @@ test('remediation memory keeps a day of entries and the last escalation', () => 
   expect(pruned.remediations.map((r) => r.workflowId)).toEqual(['new']);
   expect(pruned.podDeletions).toEqual([]);
   expect(pruned.lastEscalation?.fingerprint).toBe('f');
+});
+
+describe('the escalation webhook setting', () => {
+  test('is a secret: read from the environment or a file, redacted wherever settings are shown', () => {
+    const url = 'https://hooks.example.com/flinkops?token=abcdef123456';
+    const settings = loadWorkerSettings({ env: { FLINKOPS_ESCALATION_WEBHOOK_URL: url } });
+    expect(settings.remediation.escalationWebhookUrl?.reveal()).toBe(url);
+    expect(JSON.stringify(describeWorkerSettings(settings))).not.toContain('abcdef123456');
+    expect(describeWorkerSettings(settings).remediation).toEqual({ escalationWebhook: '[redacted] from env FLINKOPS_ESCALATION_WEBHOOK_URL' });
+    expect(workerSecrets(settings).map((s) => s.reveal())).toContain(url);
+    expect(loadWorkerSettings({ env: {} }).remediation.escalationWebhookUrl).toBeUndefined();
+  });
+
+  test('must be an http(s) URL; the error names the field and the variable, never the value', () => {
+    expect(() => loadWorkerSettings({ env: { FLINKOPS_ESCALATION_WEBHOOK_URL: 'ftp://example.com/secret-token-x' } })).toThrow(
+      'config: remediation.escalationWebhookUrl (from FLINKOPS_ESCALATION_WEBHOOK_URL): must be an http(s) URL',
+    );
+    let message = '';
+    try {
+      loadWorkerSettings({ env: { FLINKOPS_ESCALATION_WEBHOOK_URL: 'not a url secret-token-x' } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/remediation\.escalationWebhookUrl .*must be an http\(s\) URL/);
+    expect(message).not.toContain('secret-token-x');
+  });
 });

@@ -1,6 +1,7 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, metricMeter, setCurrentDetails, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, setCurrentDetails, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { RecordIdentity } from '../../activities/records';
 import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
+import { recordRemediation } from '../metrics';
 import type { ClusterHealthSnapshot } from '../model/cluster-health';
 import { formatDuration } from '../model/durations';
 import { clusterKey, describeVersion, flinkIdFrom, type ClusterRef } from '../model/target';
@@ -402,7 +403,7 @@ class Remediation {
   }
 
   private count(outcome: string): void {
-    metricMeter.createCounter('flinkops_remediations_total', '{run}', 'Remediation runs by outcome').add(1, { outcome, trigger: this.request.trigger });
+    recordRemediation({ outcome });
   }
 
   private async event(type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {

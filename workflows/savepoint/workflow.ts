@@ -6,6 +6,7 @@ import { formatDuration } from '../model/durations';
 import { lockScopeFor } from '../model/locks';
 import { jobKeyFor } from '../model/target';
 import type { SavepointEntry } from '../model/record';
+import { recordSavepointRun } from '../metrics';
 import { FLINK_JOB } from '../search-attributes';
 import { decideRetention, decideSavepointPreflight, type SavepointPlan } from './decide';
 import { parseSavepointRequest, type SavepointRequest, type SavepointRequestInput } from './request';
@@ -57,6 +58,7 @@ class SavepointRun {
     const decision = decideSavepointPreflight(snapshot, request, policy.allowedSavepointPrefixes, new Date());
     if (decision.kind === 'fail') {
       this.step('done', `failed: ${decision.reason}`);
+      recordSavepointRun({ outcome: 'refused', trigger: request.trigger });
       throw ApplicationFailure.nonRetryable(`savepoint not taken: ${decision.reason}`, 'SavepointPreflightFailed');
     }
     if (decision.kind === 'skip') {
@@ -92,6 +94,7 @@ class SavepointRun {
     if (outcome.status !== 'completed') {
       const message = `savepoint of ${plan.jobName} failed: ${outcome.reason}; the job keeps running`;
       this.step('done', message);
+      recordSavepointRun({ outcome: 'failed', trigger: request.trigger, durationMs: Date.now() - startedAt });
       await this.note(identity, 'failed', message, 'Warning', 'SavepointFailed');
       throw ApplicationFailure.nonRetryable(message, 'SavepointFailed');
     }
@@ -100,6 +103,7 @@ class SavepointRun {
       identity,
       entry: { path: outcome.location, at: new Date().toISOString(), jobId: plan.jobId, trigger: request.trigger, workflowId: this.workflowId, durationMs },
     });
+    recordSavepointRun({ outcome: 'completed', trigger: request.trigger, durationMs, sizeBytes: entry.sizeBytes });
 
     this.step('retention', 'applying retention');
     const retention = decideRetention(record, request.retention, Date.now());
@@ -131,6 +135,7 @@ class SavepointRun {
   /** A skip is not a failure: the reason goes to the result (Temporal UI), the job's record and an event. */
   private async skip(reason: string, job?: Pick<SavepointPlan, 'cluster' | 'kind' | 'jobName' | 'jobId' | 'jobKey'>): Promise<SavepointResult> {
     this.step('done', `skipped: ${reason}`);
+    recordSavepointRun({ outcome: 'skipped', trigger: this.request.trigger });
     if (job) await this.note(this.identity(job), 'skipped', reason, 'Normal', 'SavepointSkipped');
     return { outcome: 'skipped', message: `skipped: ${reason}`, disposed: [], disposalFailures: [], kept: [] };
   }

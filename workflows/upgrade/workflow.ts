@@ -19,6 +19,7 @@ import { formatDuration } from '../model/durations';
 import { lockScopeFor } from '../model/locks';
 import type { JobSnapshot } from '../model/snapshot';
 import { describeVersion, type VersionSpec } from '../model/target';
+import { recordUpgrade } from '../metrics';
 import { FLINK_JOB } from '../search-attributes';
 import { decidePreflight, decideRestorePoint, type PreflightCheck, type RestoreDecision, type StopOutcome, type UpgradePlan } from './decide';
 import { parseUpgradeRequest, type UpgradeRequest, type UpgradeRequestInput } from './request';
@@ -77,6 +78,10 @@ class Upgrade {
   private plan?: UpgradePlan;
   /** Set once the old job may have been stopped: from here on a job must be brought back on any failure. */
   private stopStarted = false;
+  /** For the downtime metric: when the stop began, and when a job (new or old) ran with all tasks again. */
+  private stopStartedAt?: number;
+  private runningSince?: number;
+  private outcomeRecorded = false;
   private stopTriggerId = uuidHex();
   private restore?: Exclude<RestoreDecision, { kind: 'nothing-changed' }>;
   private newJobId?: string;
@@ -133,6 +138,7 @@ class Upgrade {
     upsertSearchAttributes([{ key: FLINK_JOB, value: plan.jobName }]);
     if (request.dryRun) {
       this.step('done', 'dry run: nothing changed');
+      this.recordOutcome('dry-run');
       return { outcome: 'dry-run', message: `dry run: would upgrade ${plan.jobName} ${describeVersion(plan.from)} -> ${describeVersion(plan.to)}`, plan };
     }
 
@@ -145,6 +151,7 @@ class Upgrade {
       return await this.upgrade(plan);
     } catch (error) {
       if (isCancellation(error)) await CancellationScope.nonCancellable(() => this.compensate());
+      this.recordOutcome(isCancellation(error) ? 'cancelled' : 'failed');
       throw error;
     } finally {
       await CancellationScope.nonCancellable(() => this.releaseLock());
@@ -207,11 +214,13 @@ class Upgrade {
     if (plan.mode === 'stateless') {
       this.step('stopping', `cancelling job ${plan.jobId} (stateless)`);
       this.stopStarted = true;
+      this.stopStartedAt = Date.now();
       await this.cancelOldJob(plan, 'stateless');
       return decideRestorePoint(plan, undefined, undefined, request.maxCheckpointAge, Date.now());
     }
     this.step('stopping', `stop-with-savepoint of ${plan.jobId} into ${plan.savepointDir}`);
     this.stopStarted = true;
+    this.stopStartedAt = Date.now();
     let stop = await this.stopWithSavepoint(plan, request.timeouts.savepoint);
     if (stop.status === 'completed') return decideRestorePoint(plan, stop, undefined, request.maxCheckpointAge, Date.now());
 
@@ -312,6 +321,7 @@ class Upgrade {
     });
     if (result.verified) {
       this.verification = result.summary;
+      this.runningSince = result.runningSince;
       return undefined;
     }
     return `verification of ${describeVersion(version)} failed: ${result.reason}`;
@@ -388,6 +398,7 @@ class Upgrade {
           ? { path: savepoint, at: new Date().toISOString(), jobId: plan.jobId, trigger: 'upgrade', workflowId: this.workflowId }
           : undefined,
     });
+    this.recordOutcome(outcome, running !== undefined);
     const succeeded = outcome === 'succeeded';
     await this.event(succeeded ? 'Normal' : 'Warning', succeeded ? 'UpgradeSucceeded' : `Upgrade${outcome.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase())}`, message);
   }
@@ -411,8 +422,17 @@ class Upgrade {
     return { cluster: plan.cluster, kind: plan.kind, jobKey: plan.jobKey, jobName: plan.jobName, jobId: plan.jobId };
   }
 
+  /** Upgrade metrics, once per workflow; downtime only when a stopped job came back. */
+  private recordOutcome(outcome: string, jobCameBack = false): void {
+    if (this.outcomeRecorded) return;
+    this.outcomeRecorded = true;
+    const downtimeMs = jobCameBack && this.stopStartedAt !== undefined && this.runningSince !== undefined ? this.runningSince - this.stopStartedAt : undefined;
+    recordUpgrade({ outcome, kind: this.plan?.kind, durationMs: Date.now() - this.progress.startedAt, downtimeMs });
+  }
+
   private refused(reason: string, checks: PreflightCheck[]): ApplicationFailure {
     this.step('done', `refused: ${reason}`);
+    this.recordOutcome('refused');
     return ApplicationFailure.nonRetryable(`preflight refused: ${reason}`, 'PreflightRefused', { checks });
   }
 

@@ -1,0 +1,53 @@
+import type { Context } from '@temporalio/activity';
+import type { ActivityInterceptors } from '@temporalio/worker';
+import { METRICS } from '../workflows/model/metric-names';
+
+/**
+ * Per activity execution: log lines carry the Flink cluster and job the activity works on (from its request),
+ * and a failed attempt is counted by activity type and error type (the SDK's own counter only says "ActivityError").
+ */
+export function activityInterceptors(ctx: Context): ActivityInterceptors {
+  let target: Record<string, string> = {};
+  return {
+    inbound: {
+      async execute(input, next) {
+        target = targetOf(input.args[0]);
+        try {
+          return await next(input);
+        } catch (error) {
+          ctx.metricMeter.createCounter(METRICS.activityFailures, undefined, 'failed activity attempts by error type').add(1, { error: errorType(error) });
+          throw error;
+        }
+      },
+    },
+    outbound: {
+      getLogAttributes(attributes, next) {
+        return next({ ...target, ...attributes });
+      },
+    },
+  };
+}
+
+interface ClusterLike {
+  namespace?: unknown;
+  name?: unknown;
+}
+
+/** The cluster and job named by an activity's request, wherever flinkops' request shapes put them. */
+export function targetOf(request: unknown): Record<string, string> {
+  if (typeof request !== 'object' || request === null) return {};
+  const r = request as { cluster?: ClusterLike; identity?: { cluster?: ClusterLike; jobName?: unknown }; scope?: { cluster?: ClusterLike; jobKey?: unknown }; job?: unknown; jobId?: unknown };
+  const cluster = [r.cluster, r.identity?.cluster, r.scope?.cluster].find((c) => typeof c?.namespace === 'string' && typeof c.name === 'string');
+  const job = [r.job, r.identity?.jobName, r.scope?.jobKey, r.jobId].find((j) => typeof j === 'string' && j.length > 0) as string | undefined;
+  return { ...(cluster ? { cluster: `${String(cluster.namespace)}/${String(cluster.name)}` } : {}), ...(job ? { job } : {}) };
+}
+
+/** A bounded label for an error: an ApplicationFailure's type, an HTTP status from Kubernetes, or the error's name. */
+export function errorType(error: unknown): string {
+  const e = error as { name?: string; type?: string; code?: unknown; message?: string } | undefined;
+  if (e?.name === 'CancelledFailure') return 'Cancelled';
+  if (e?.name === 'ApplicationFailure' && e.type) return e.type;
+  // @kubernetes/client-node's ApiException carries the HTTP status as `code`.
+  if (typeof e?.code === 'number' && /HTTP-Code/i.test(e.message ?? '')) return `KubernetesApi${e.code}`;
+  return e?.name && /^[A-Za-z][A-Za-z0-9]*$/.test(e.name) ? e.name : 'Error';
+}
