@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { FlinkRestClient } from '../activities/flink/rest-client';
 import { watchScheduleId } from '../workflows/remediation/ids';
 import type { RemediationResult } from '../workflows/remediation/workflow';
@@ -35,32 +35,27 @@ async function main(): Promise<void> {
   await runBenchmark('failover', { runs: { type: 'string', default: '3' }, every: { type: 'string', default: '5s' } }, async (harness, values) => {
     const runs = Number(values.runs);
     const every = String(values.every);
-    const connection = await Connection.connect({ address: harness.stack.state.temporal.address });
-    const client = new Client({ connection });
+    const client = await harness.temporalClient();
     const samples: Sample[] = [];
-    try {
-      for (const variant of ['no-ha', 'ha'] as const) {
-        const name = variant === 'ha' ? 'ha' : 'solo';
-        const flink = await cluster(harness, variant, name);
-        const job = await harness.submitJob(flink, 'v1', `bench-${name}`);
-        const registered = await harness.cli(['register', `${harness.namespace}/${name}`, '--job', `bench-${name}`, '--jar', fixtureJar('v1'), '--entry-class', FIXTURE_MAIN_CLASSES.v1, ...job.args.flatMap((a) => ['--arg', a])]);
-        if (registered.code !== 0) throw new Error(registered.stderr);
-        const watch = await harness.cli(['watch', 'enable', `${harness.namespace}/${name}`, '--every', every, '--max-per-hour', '60', '--stability-window', '3s']);
-        if (watch.code !== 0) throw new Error(watch.stderr);
-        for (let run = 1; run <= runs; run++) {
-          const sample = await measure(harness, client, variant, name, `bench-${name}`, run);
-          samples.push(sample);
-          console.log(
-            `${variant.padEnd(6)} run ${run}: detection ${sample.detectionMs ?? '-'} ms, recovery ${sample.recoveryMs} ms, loss -> RUNNING with state ${sample.totalMs} ms, verified after ${sample.verifiedMs ?? '-'} ms (${sample.outcome})`,
-          );
-        }
-        await harness.cli(['watch', 'disable', `${harness.namespace}/${name}`]);
-        for (const component of ['jobmanager', 'taskmanager']) await harness.kube.apps.deleteNamespacedDeployment({ name: `${name}-${component}`, namespace: harness.namespace });
+    for (const variant of ['no-ha', 'ha'] as const) {
+      const name = variant === 'ha' ? 'ha' : 'solo';
+      const flink = await cluster(harness, variant, name);
+      const job = await harness.submitJob(flink, 'v1', `bench-${name}`);
+      const registered = await harness.cli(['register', `${harness.namespace}/${name}`, '--job', `bench-${name}`, '--jar', fixtureJar('v1'), '--entry-class', FIXTURE_MAIN_CLASSES.v1, ...job.args.flatMap((a) => ['--arg', a])]);
+      if (registered.code !== 0) throw new Error(registered.stderr);
+      const watch = await harness.cli(['watch', 'enable', `${harness.namespace}/${name}`, '--every', every, '--max-per-hour', '60', '--stability-window', '3s']);
+      if (watch.code !== 0) throw new Error(watch.stderr);
+      for (let run = 1; run <= runs; run++) {
+        const sample = await measure(harness, client, variant, name, `bench-${name}`, run);
+        samples.push(sample);
+        console.log(
+          `${variant.padEnd(6)} run ${run}: detection ${sample.detectionMs ?? '-'} ms, recovery ${sample.recoveryMs} ms, loss -> RUNNING with state ${sample.totalMs} ms, verified after ${sample.verifiedMs ?? '-'} ms (${sample.outcome})`,
+        );
       }
-      report(samples, every);
-    } finally {
-      await connection.close();
+      await harness.cli(['watch', 'disable', `${harness.namespace}/${name}`]);
+      for (const component of ['jobmanager', 'taskmanager']) await harness.kube.apps.deleteNamespacedDeployment({ name: `${name}-${component}`, namespace: harness.namespace });
     }
+    report(samples, every);
   });
 }
 

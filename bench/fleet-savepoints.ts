@@ -1,4 +1,3 @@
-import { Client, Connection } from '@temporalio/client';
 import type { FleetSavepointResult } from '../workflows/savepoint/fleet';
 import { fleetScheduleId } from '../workflows/savepoint/ids';
 import { newestScheduledRunResult } from '../test/stack/schedules';
@@ -15,33 +14,28 @@ async function main(): Promise<void> {
   const options = { jobs: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '10' } } as const;
   await runBenchmark('fleet', options, async (harness, values) => {
     const jobs = Number(values.jobs);
-    const connection = await Connection.connect({ address: harness.stack.state.temporal.address });
-    const client = new Client({ connection });
-    try {
-      const flink = await harness.sessionCluster('flink', jobs + 2);
-      console.log(`starting ${jobs} fixture jobs...`);
-      for (let i = 0; i < jobs; i++) await harness.submitJob(flink, 'v1', `fleet-job-${i}`);
+    const client = await harness.temporalClient();
+    const flink = await harness.sessionCluster('flink', jobs + 2);
+    console.log(`starting ${jobs} fixture jobs...`);
+    for (let i = 0; i < jobs; i++) await harness.submitJob(flink, 'v1', `fleet-job-${i}`);
 
-      const rows: { concurrency: number; wallMs: number; completed: number; events: number[] }[] = [];
-      for (const concurrency of [1, Number(values.concurrency)]) {
-        const fleet = `bench-${concurrency}`;
-        const selector = `app.kubernetes.io/instance=flink`;
-        const created = await harness.cli(['schedule', 'create', '--fleet', fleet, '--selector', selector, '-n', harness.namespace, '--concurrency', String(concurrency), '--keep', '3', '--paused']);
-        if (created.code !== 0) throw new Error(created.stderr);
-        const triggeredAt = new Date();
-        const started = Date.now();
-        await harness.cli(['schedule', 'trigger', '--fleet', fleet]);
-        const run = await newestScheduledRunResult<FleetSavepointResult>(client, fleetScheduleId(fleet), triggeredAt);
-        const wallMs = Date.now() - started;
-        const events = await Promise.all(run.runs.map(async (r) => Number((await client.workflow.getHandle(r.workflowId).describe()).historyLength)));
-        rows.push({ concurrency, wallMs, completed: run.completed, events });
-        console.log(`concurrency ${concurrency}: ${run.completed}/${run.targets} savepoints in ${wallMs} ms`);
-        await harness.cli(['schedule', 'delete', '--fleet', fleet]);
-      }
-      report(jobs, rows);
-    } finally {
-      await connection.close();
+    const rows: { concurrency: number; wallMs: number; completed: number; events: number[] }[] = [];
+    for (const concurrency of [1, Number(values.concurrency)]) {
+      const fleet = `bench-${concurrency}`;
+      const selector = `app.kubernetes.io/instance=flink`;
+      const created = await harness.cli(['schedule', 'create', '--fleet', fleet, '--selector', selector, '-n', harness.namespace, '--concurrency', String(concurrency), '--keep', '3', '--paused']);
+      if (created.code !== 0) throw new Error(created.stderr);
+      const triggeredAt = new Date();
+      const started = Date.now();
+      await harness.cli(['schedule', 'trigger', '--fleet', fleet]);
+      const run = await newestScheduledRunResult<FleetSavepointResult>(client, fleetScheduleId(fleet), triggeredAt);
+      const wallMs = Date.now() - started;
+      const events = await Promise.all(run.runs.map(async (r) => Number((await client.workflow.getHandle(r.workflowId).describe()).historyLength)));
+      rows.push({ concurrency, wallMs, completed: run.completed, events });
+      console.log(`concurrency ${concurrency}: ${run.completed}/${run.targets} savepoints in ${wallMs} ms`);
+      await harness.cli(['schedule', 'delete', '--fleet', fleet]);
     }
+    report(jobs, rows);
   });
 }
 

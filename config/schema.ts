@@ -1,20 +1,11 @@
 import { z } from 'zod';
-import { parseDuration } from '../workflows/model/durations';
+import { DurationSchema as Duration } from '../workflows/model/validation';
 
 /**
  * The flinkops configuration file (YAML or JSON; FLINKOPS_CONFIG or --config), the same one for the worker and
  * the CLI. Every object is strict: a misspelt key is an error naming it, not a setting silently ignored.
  * Environment variables (config/env.ts) override single values. See README "Configuration reference".
  */
-
-const Duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
 
 const PositiveDuration = Duration.refine((ms) => ms > 0, 'must be longer than 0');
 

@@ -33,3 +33,9 @@ export function withSummary<K extends keyof Activities>(
   };
   return proxy.executeWithOptions({ ...options, summary: summary.slice(0, 200) }, args);
 }
+
+/** The message of a failed activity or child workflow: its cause's (the activity's own error), not the wrapper's. */
+export function failureMessage(error: unknown): string {
+  const failure = error as { cause?: { message?: string }; message?: string };
+  return failure.cause?.message ?? failure.message ?? String(error);
+}

@@ -1,7 +1,8 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { emptyRecord, type JobRecord } from '../../workflows/model/record';
 import type { ClusterRef } from '../../workflows/model/target';
-import { isConflict, isNotFound, type KubeClients } from '../kube/clients';
+import type { KubeClients } from '../kube/clients';
+import { readJsonConfigMap, updateJsonConfigMap, type JsonConfigMapRef } from '../kube/json-config-map';
 import { CLUSTER_LABEL, JOB_KEY_LABEL, labelValue, MANAGED_BY_LABELS, objectName } from '../kube/names';
 
 const RECORD_KEY = 'record.json';
@@ -15,13 +16,8 @@ export class JobRecordStore {
   constructor(private readonly kube: KubeClients) {}
 
   async read(cluster: ClusterRef, jobKey: string): Promise<JobRecord | undefined> {
-    try {
-      const configMap = await this.kube.core.readNamespacedConfigMap({ name: recordConfigMapName(cluster, jobKey), namespace: cluster.namespace });
-      return parseRecord(configMap);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const configMap = await readJsonConfigMap(this.kube, this.ref(cluster, jobKey));
+    return configMap && parseRecord(configMap);
   }
 
   /** All records of a cluster (every job flinkops operated on there). */
@@ -35,34 +31,20 @@ export class JobRecordStore {
    * Creates the record from `init` when there is none.
    */
   async update(cluster: ClusterRef, init: Pick<JobRecord, 'kind' | 'jobKey' | 'jobName' | 'currentJobId'>, change: (record: JobRecord) => void): Promise<JobRecord> {
-    const name = recordConfigMapName(cluster, init.jobKey);
-    for (let attempt = 0; attempt < 10; attempt++) {
-      let existing: V1ConfigMap | undefined;
-      try {
-        existing = await this.kube.core.readNamespacedConfigMap({ name, namespace: cluster.namespace });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
+    return updateJsonConfigMap(this.kube, this.ref(cluster, init.jobKey), (existing) => {
       const record = (existing && parseRecord(existing)) ?? emptyRecord({ cluster: `${cluster.namespace}/${cluster.name}`, ...init });
       change(record);
-      const body: V1ConfigMap = {
-        metadata: {
-          name,
-          namespace: cluster.namespace,
-          labels: { ...MANAGED_BY_LABELS, [CLUSTER_LABEL]: labelValue(cluster.name), [JOB_KEY_LABEL]: labelValue(init.jobKey) },
-          ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
-        },
-        data: { [RECORD_KEY]: JSON.stringify(record, null, 2) },
-      };
-      try {
-        if (existing) await this.kube.core.replaceNamespacedConfigMap({ name, namespace: cluster.namespace, body });
-        else await this.kube.core.createNamespacedConfigMap({ namespace: cluster.namespace, body });
-        return record;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-      }
-    }
-    throw new Error(`could not update ${cluster.namespace}/${name}: too many concurrent changes`);
+      return { document: record, result: record };
+    });
+  }
+
+  private ref(cluster: ClusterRef, jobKey: string): JsonConfigMapRef {
+    return {
+      namespace: cluster.namespace,
+      name: recordConfigMapName(cluster, jobKey),
+      key: RECORD_KEY,
+      labels: { ...MANAGED_BY_LABELS, [CLUSTER_LABEL]: labelValue(cluster.name), [JOB_KEY_LABEL]: labelValue(jobKey) },
+    };
   }
 }
 

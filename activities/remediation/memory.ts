@@ -1,7 +1,8 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { emptyMemory, type RemediationMemory } from '../../workflows/model/cluster-health';
 import type { ClusterRef } from '../../workflows/model/target';
-import { isConflict, isNotFound, type KubeClients } from '../kube/clients';
+import type { KubeClients } from '../kube/clients';
+import { readJsonConfigMap, updateJsonConfigMap, type JsonConfigMapRef } from '../kube/json-config-map';
 import { CLUSTER_LABEL, labelValue, MANAGED_BY_LABELS, objectName } from '../kube/names';
 
 const STATE_KEY = 'state.json';
@@ -21,45 +22,27 @@ export class RemediationMemoryStore {
   constructor(private readonly kube: KubeClients) {}
 
   async read(cluster: ClusterRef): Promise<RemediationMemory> {
-    try {
-      return parseMemory(await this.kube.core.readNamespacedConfigMap({ name: remediationConfigMapName(cluster), namespace: cluster.namespace }));
-    } catch (error) {
-      if (isNotFound(error)) return emptyMemory();
-      throw error;
-    }
+    const configMap = await readJsonConfigMap(this.kube, this.ref(cluster));
+    return configMap ? parseMemory(configMap) : emptyMemory();
   }
 
   /** Read-modify-write with optimistic concurrency; `change` may run more than once. */
   async update<T>(cluster: ClusterRef, change: (memory: RemediationMemory, nowMs: number) => T): Promise<T> {
-    const name = remediationConfigMapName(cluster);
-    for (let attempt = 0; attempt < 10; attempt++) {
-      let existing: V1ConfigMap | undefined;
-      try {
-        existing = await this.kube.core.readNamespacedConfigMap({ name, namespace: cluster.namespace });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
+    return updateJsonConfigMap(this.kube, this.ref(cluster), (existing) => {
       const memory = existing ? parseMemory(existing) : emptyMemory();
       const nowMs = Date.now();
       const result = change(memory, nowMs);
-      const body: V1ConfigMap = {
-        metadata: {
-          name,
-          namespace: cluster.namespace,
-          labels: { ...MANAGED_BY_LABELS, [CLUSTER_LABEL]: labelValue(cluster.name), [KIND_LABEL]: 'remediation-state' },
-          ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
-        },
-        data: { [STATE_KEY]: JSON.stringify(prune(memory, nowMs), null, 2) },
-      };
-      try {
-        if (existing) await this.kube.core.replaceNamespacedConfigMap({ name, namespace: cluster.namespace, body });
-        else await this.kube.core.createNamespacedConfigMap({ namespace: cluster.namespace, body });
-        return result;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-      }
-    }
-    throw new Error(`could not update ${cluster.namespace}/${name}: too many concurrent changes`);
+      return { document: prune(memory, nowMs), result };
+    });
+  }
+
+  private ref(cluster: ClusterRef): JsonConfigMapRef {
+    return {
+      namespace: cluster.namespace,
+      name: remediationConfigMapName(cluster),
+      key: STATE_KEY,
+      labels: { ...MANAGED_BY_LABELS, [CLUSTER_LABEL]: labelValue(cluster.name), [KIND_LABEL]: 'remediation-state' },
+    };
   }
 }
 

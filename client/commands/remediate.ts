@@ -7,7 +7,7 @@ import { doctorWorkflowId, registerWorkflowId, remediationWorkflowId, WATCH_SCHE
 import type { registerJobWorkflow, RegisterRequestInput } from '../../workflows/remediation/register';
 import { parseRemediationRequest, type RemediationRequestInput } from '../../workflows/remediation/request';
 import type { EscalationDetails, RemediationProgress, RemediationResult, remediationWorkflow } from '../../workflows/remediation/workflow';
-import { FLINK_CLUSTER, FLINK_JOB, FLINKOPS_OPERATION } from '../../workflows/search-attributes';
+import { operationSearchAttributes } from '../../workflows/search-attributes';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { followWorkflow, workflowFailure } from '../follow';
@@ -75,13 +75,6 @@ export function remediationInput(arg: string, options: ClusterOptions, extra: Pa
   return input;
 }
 
-function searchAttributes(cluster: ClusterRef) {
-  return [
-    { key: FLINK_CLUSTER, value: `${cluster.namespace}/${cluster.name}` },
-    { key: FLINKOPS_OPERATION, value: 'remediation' },
-  ];
-}
-
 /** `flinkops doctor`: diagnosis only; the worker observes and nothing is written anywhere. */
 export function doctorCommand(context: CliContext): Command {
   return clusterCommand('doctor', "diagnose a cluster's JobManagers, HA and known jobs (read-only: changes nothing)")
@@ -94,7 +87,7 @@ export function doctorCommand(context: CliContext): Command {
           taskQueue: settings.taskQueue,
           workflowId: doctorWorkflowId(input.cluster, Date.now()),
           args: [input],
-          typedSearchAttributes: searchAttributes(input.cluster),
+          typedSearchAttributes: operationSearchAttributes('remediation', input.cluster),
           staticSummary: `doctor ${input.cluster.namespace}/${input.cluster.name}`,
         })
         .catch((error: unknown) => {
@@ -124,7 +117,7 @@ export function remediateCommand(context: CliContext): Command {
           taskQueue: settings.taskQueue,
           workflowId,
           args: [input],
-          typedSearchAttributes: searchAttributes(input.cluster),
+          typedSearchAttributes: operationSearchAttributes('remediation', input.cluster),
           staticSummary: `remediate ${input.cluster.namespace}/${input.cluster.name}${input.dryRun ? ' (dry run)' : ''}`,
         });
       } catch (error) {
@@ -248,7 +241,7 @@ export function registerCommand(context: CliContext): Command {
           taskQueue: settings.taskQueue,
           workflowId: registerWorkflowId(input.cluster, input.job, Date.now()),
           args: [input],
-          typedSearchAttributes: [...searchAttributes(input.cluster).slice(0, 1), { key: FLINKOPS_OPERATION, value: 'register' }, { key: FLINK_JOB, value: input.job }],
+          typedSearchAttributes: operationSearchAttributes('register', input.cluster, input.job),
         })
         .catch((error: unknown) => {
           const failure = workflowFailure(error);
@@ -264,7 +257,7 @@ async function refuseUnknownCluster(client: Client, taskQueue: string, input: Re
       taskQueue,
       workflowId: doctorWorkflowId(input.cluster, Date.now()),
       args: [{ ...input, mode: 'diagnose' }],
-      typedSearchAttributes: searchAttributes(input.cluster),
+      typedSearchAttributes: operationSearchAttributes('remediation', input.cluster),
     })
     .catch((error: unknown) => {
       throw workflowFailure(error);
@@ -286,9 +279,9 @@ function watchSchedule(input: RemediationRequestInput, every: number, taskQueue:
       workflowId: scheduleId,
       taskQueue,
       args: [input],
-      typedSearchAttributes: searchAttributes(input.cluster),
+      typedSearchAttributes: operationSearchAttributes('remediation', input.cluster),
     },
-    typedSearchAttributes: [searchAttributes(input.cluster)[0]!, { key: FLINKOPS_OPERATION, value: 'watch-schedule' }],
+    typedSearchAttributes: operationSearchAttributes('watch-schedule', input.cluster),
     state: { paused, note: paused ? 'created paused' : undefined },
   };
 }

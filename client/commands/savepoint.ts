@@ -4,7 +4,7 @@ import { parseClusterRef } from '../../workflows/model/target';
 import { manualSavepointWorkflowId } from '../../workflows/savepoint/ids';
 import { parseSavepointRequest, type SavepointRequestInput } from '../../workflows/savepoint/request';
 import type { SavepointProgress, SavepointResult, savepointWorkflow } from '../../workflows/savepoint/workflow';
-import { FLINK_CLUSTER, FLINK_JOB, FLINKOPS_OPERATION } from '../../workflows/search-attributes';
+import { operationSearchAttributes } from '../../workflows/search-attributes';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { followWorkflow } from '../follow';
@@ -100,11 +100,7 @@ export function savepointCommand(context: CliContext): Command {
       taskQueue: settings.taskQueue,
       workflowId: manualSavepointWorkflowId(input.cluster, input.job, Date.now()),
       args: [input],
-      typedSearchAttributes: [
-        { key: FLINK_CLUSTER, value: `${input.cluster.namespace}/${input.cluster.name}` },
-        { key: FLINKOPS_OPERATION, value: 'savepoint' },
-        ...(input.job ? [{ key: FLINK_JOB, value: input.job }] : []),
-      ],
+      typedSearchAttributes: operationSearchAttributes('savepoint', input.cluster, input.job),
       staticSummary: `savepoint of ${input.cluster.namespace}/${input.cluster.name}${input.job ? ` job ${input.job}` : ''}`,
     });
     if (!options.json) print(`savepoint started: workflow ${handle.workflowId}`);

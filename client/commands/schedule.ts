@@ -8,8 +8,8 @@ import { validateCron } from '../../workflows/savepoint/cron';
 import { FleetSavepointRequestSchema, type FleetSavepointInput } from '../../workflows/savepoint/fleet';
 import { fleetScheduleId, savepointScheduleId } from '../../workflows/savepoint/ids';
 import type { SavepointRequestInput } from '../../workflows/savepoint/request';
-import { FLINK_CLUSTER, FLINK_JOB, FLINKOPS_OPERATION } from '../../workflows/search-attributes';
-import { describeIssues } from '../../workflows/upgrade/request';
+import { FLINKOPS_OPERATION, operationSearchAttributes } from '../../workflows/search-attributes';
+import { describeIssues } from '../../workflows/model/validation';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { workflowFailure } from '../follow';
@@ -211,7 +211,6 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
   if (snapshot.problem) throw new CliError(`unknown target: ${snapshot.problem}`, EXIT.invalid);
   if (!snapshot.job) throw new CliError(`unknown target: ${snapshot.jobProblem ?? 'no job'}`, EXIT.invalid);
   const scheduleId = savepointScheduleId(request.cluster, request.job);
-  const clusterKey = `${request.cluster.namespace}/${request.cluster.name}`;
   return {
     scheduleId,
     spec,
@@ -222,16 +221,9 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
       workflowId: scheduleId,
       taskQueue,
       args: [request],
-      typedSearchAttributes: [
-        { key: FLINK_CLUSTER, value: clusterKey },
-        { key: FLINKOPS_OPERATION, value: 'savepoint' },
-        ...(request.job ? [{ key: FLINK_JOB, value: request.job }] : []),
-      ],
+      typedSearchAttributes: operationSearchAttributes('savepoint', request.cluster, request.job),
     },
-    typedSearchAttributes: [
-      { key: FLINK_CLUSTER, value: clusterKey },
-      { key: FLINKOPS_OPERATION, value: SCHEDULE_OPERATION },
-    ],
+    typedSearchAttributes: operationSearchAttributes(SCHEDULE_OPERATION, request.cluster),
     state: { paused: options.paused ?? false, note: options.paused ? 'created paused' : undefined },
   };
 }

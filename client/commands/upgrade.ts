@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { parseClusterRef, type ClusterRef, type VersionSpec } from '../../workflows/model/target';
-import { FLINK_CLUSTER, FLINK_JOB, FLINKOPS_OPERATION } from '../../workflows/search-attributes';
+import { operationSearchAttributes } from '../../workflows/search-attributes';
 import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
 import { parseUpgradeRequest, type UpgradeRequest } from '../../workflows/upgrade/request';
 import type { UpgradeProgress, UpgradeResult, upgradeWorkflow } from '../../workflows/upgrade/workflow';
@@ -79,11 +79,7 @@ export function upgradeCommand(context: CliContext): Command {
           taskQueue: settings.taskQueue,
           workflowId,
           args: [request],
-          typedSearchAttributes: [
-            { key: FLINK_CLUSTER, value: `${request.cluster.namespace}/${request.cluster.name}` },
-            { key: FLINKOPS_OPERATION, value: 'upgrade' },
-            ...(request.job ? [{ key: FLINK_JOB, value: request.job }] : []),
-          ],
+          typedSearchAttributes: operationSearchAttributes('upgrade', request.cluster, request.job),
           staticSummary: `upgrade ${request.cluster.namespace}/${request.cluster.name}${request.job ? ` job ${request.job}` : ''} to ${versionText(request.to)}${request.dryRun ? ' (dry run)' : ''}`,
         });
       } catch (error) {

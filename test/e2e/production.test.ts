@@ -6,7 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type Configuration, type HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { FlinkRestClient } from '../../activities/flink/rest-client';
 import { flinkTransport } from '../../activities/flink/transport';
 import { loadWorkerSettings } from '../../config/load';
@@ -41,7 +41,6 @@ let proxy: AuthProxy;
 let saKubeconfig: string;
 let ports: { metrics: number; health: number };
 let temporal: Client;
-let temporalConnection: Connection;
 let upgradeWorkflowId = '';
 
 interface AuthProxy {
@@ -170,14 +169,12 @@ beforeAll(async () => {
   flink = await h.sessionCluster('flink', 4);
   job = await h.submitJob(flink, 'v1', 'counter');
   proxy = await authProxy(await serviceUrl(h.kube, h.namespace, 'flink-jobmanager'), `Bearer ${secrets.flinkToken}`);
-  temporalConnection = await Connection.connect({ address: h.stack.state.temporal.address });
-  temporal = new Client({ connection: temporalConnection, namespace: h.stack.state.temporal.namespace });
+  temporal = await h.temporalClient();
   h.worker = await startWorker();
 });
 
 afterAll(async () => {
   proxy?.server.close();
-  await temporalConnection?.close();
   await h.tearDown();
 });
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
 import { localPath } from '../../workflows/model/locations';
 import type { JobRecord } from '../../workflows/model/record';
@@ -16,19 +16,14 @@ import { OperationHarness } from '../support/upgrade-harness';
 // colliding with an upgrade.
 const h = new OperationHarness('savepoints');
 let flink: FlinkRestClient;
-let temporal: Connection;
 let client: Client;
 
 beforeAll(async () => {
   await h.setUp();
   flink = await h.sessionCluster('flink', 8);
-  temporal = await Connection.connect({ address: h.stack.state.temporal.address });
-  client = new Client({ connection: temporal });
+  client = await h.temporalClient();
 });
-afterAll(async () => {
-  await temporal.close();
-  await h.tearDown();
-});
+afterAll(() => h.tearDown());
 
 interface SavepointJson {
   outcome: string;

@@ -1,5 +1,5 @@
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
 import type { UpgradeProgress } from '../../workflows/upgrade/workflow';
 import { fixtureJar } from '../stack/fixtures';
@@ -10,20 +10,15 @@ import { expectStateContinued, OperationHarness } from '../support/upgrade-harne
 const h = new OperationHarness('upinput');
 let flink: FlinkRestClient;
 let job: { jobId: string; output: string; args: string[] };
-let temporal: Connection;
 let client: Client;
 
 beforeAll(async () => {
   await h.setUp();
   flink = await h.sessionCluster('flink', 8);
   job = await h.submitJob(flink, 'v1', 'counter');
-  temporal = await Connection.connect({ address: h.stack.state.temporal.address });
-  client = new Client({ connection: temporal });
+  client = await h.temporalClient();
 });
-afterAll(async () => {
-  await temporal.close();
-  await h.tearDown();
-});
+afterAll(() => h.tearDown());
 
 /** Nothing changed: the same job runs, and flinkops left no lock, no record and no event behind. */
 async function expectUntouched(): Promise<void> {

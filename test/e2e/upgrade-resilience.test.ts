@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
 import type { UpgradeProgress } from '../../workflows/upgrade/workflow';
 import { fixtureJar } from '../stack/fixtures';
@@ -11,19 +11,14 @@ import { expectRestoredAfter, expectStateContinued, lineCount, OperationHarness 
 // A worker that dies mid-upgrade, a savepoint that fails, an upgrade cancelled while the job is being stopped.
 const h = new OperationHarness('upresil');
 let flink: FlinkRestClient;
-let temporal: Connection;
 let client: Client;
 
 beforeAll(async () => {
   await h.setUp();
   flink = await h.sessionCluster('flink', 8);
-  temporal = await Connection.connect({ address: h.stack.state.temporal.address });
-  client = new Client({ connection: temporal });
+  client = await h.temporalClient();
 });
-afterAll(async () => {
-  await temporal.close();
-  await h.tearDown();
-});
+afterAll(() => h.tearDown());
 
 async function waitForStep(workflowId: string, step: UpgradeProgress['step'], timeoutMs = 120_000): Promise<UpgradeProgress> {
   return waitFor(

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
 import { fixtureArgs, randomJobId, waitForJobState, waitForRecords } from './fixture-jobs';
 import { FIXTURE_MAIN_CLASSES, fixtureJar, type FixtureVersion } from './fixtures';
@@ -19,6 +20,7 @@ export class OperationHarness {
   namespace = '';
   dataDir = '';
   worker?: WorkerHandle;
+  private connection?: Connection;
 
   constructor(
     private readonly name: string,
@@ -36,7 +38,14 @@ export class OperationHarness {
     this.worker = await this.startWorker(workerEnv);
   }
 
+  /** A Temporal client for the test itself (queries, results, schedules); tearDown closes its connection. */
+  async temporalClient(): Promise<Client> {
+    this.connection ??= await Connection.connect({ address: this.stack.state.temporal.address });
+    return new Client({ connection: this.connection, namespace: this.stack.state.temporal.namespace });
+  }
+
   async tearDown(): Promise<void> {
+    await this.connection?.close();
     await this.worker?.stop();
     await deleteNamespace(this.kube, this.namespace);
   }

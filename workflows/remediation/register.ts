@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { quickActivities } from '../activity-profiles';
 import type { JobRecord } from '../model/record';
 import { ClusterRefSchema, JarVersionSchema, JOB_ID_PATTERN } from '../model/target';
-import { describeIssues } from '../upgrade/request';
+import { describeIssues } from '../model/validation';
 
 /** `flinkops register`: tell flinkops about a job it never operated, so remediation can bring it back. */
 export const RegisterRequestSchema = z

@@ -1,16 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from '../model/durations';
 import { ClusterRefSchema } from '../model/target';
-import { describeIssues } from '../upgrade/request';
-
-const DurationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+import { describeIssues, DurationSchema } from '../model/validation';
 
 export const DEFAULT_LIMITS = {
   maxRemediationsPerHour: 3,

@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, setCurrentDetails, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { RecordIdentity } from '../../activities/records';
-import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
+import { failureMessage, polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { recordRemediation } from '../metrics';
 import type { ClusterHealthSnapshot } from '../model/cluster-health';
 import { formatDuration } from '../model/durations';
@@ -424,9 +424,4 @@ class Remediation {
     setCurrentDetails(`**${step}**: ${message}`);
     log.info(`remediation ${step}: ${message}`);
   }
-}
-
-function failureMessage(error: unknown): string {
-  const failure = error as { cause?: { message?: string }; message?: string };
-  return failure.cause?.message ?? failure.message ?? String(error);
 }

@@ -1,9 +1,9 @@
 import { ApplicationFailure, executeChild, log, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { FleetTarget } from '../../activities/fleet';
-import { QUICK, withSummary } from '../activity-profiles';
-import { FLINK_CLUSTER, FLINK_JOB, FLINKOPS_OPERATION } from '../search-attributes';
-import { describeIssues } from '../upgrade/request';
+import { failureMessage, QUICK, withSummary } from '../activity-profiles';
+import { operationSearchAttributes } from '../search-attributes';
+import { describeIssues } from '../model/validation';
 import { SavepointRequestSchema, type SavepointRequestInput } from './request';
 import { savepointWorkflow, type SavepointResult } from './workflow';
 
@@ -47,16 +47,11 @@ export async function fleetSavepointWorkflow(input: FleetSavepointInput): Promis
       const result: SavepointResult = await executeChild(savepointWorkflow, {
         workflowId,
         args: [args],
-        typedSearchAttributes: [
-          { key: FLINK_CLUSTER, value: `${target.cluster.namespace}/${target.cluster.name}` },
-          { key: FLINKOPS_OPERATION, value: 'savepoint' },
-          ...(target.job ? [{ key: FLINK_JOB, value: target.job }] : []),
-        ],
+        typedSearchAttributes: operationSearchAttributes('savepoint', target.cluster, target.job),
       });
       return { target: name, workflowId, outcome: result.outcome, message: result.message };
     } catch (error) {
-      const failure = error as { cause?: { message?: string }; message?: string };
-      return { target: name, workflowId, outcome: 'failed', message: failure.cause?.message ?? failure.message ?? String(error) };
+      return { target: name, workflowId, outcome: 'failed', message: failureMessage(error) };
     }
   });
   const result: FleetSavepointResult = {

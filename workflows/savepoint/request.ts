@@ -1,17 +1,7 @@
 import { z } from 'zod';
-import { parseDuration } from '../model/durations';
 import { ClusterRefSchema } from '../model/target';
-import { describeIssues } from '../upgrade/request';
+import { describeIssues, DurationSchema } from '../model/validation';
 import { assertTimeZone, parseBlackoutWindow, type BlackoutWindow } from './blackout';
-
-const DurationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** How many savepoints to keep: the newest N and/or those younger than a maximum age. */
 export const RetentionSchema = z

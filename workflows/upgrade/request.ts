@@ -1,17 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from '../model/durations';
+import { describeIssues, DurationSchema } from '../model/validation';
 import { ClusterRefSchema, ImageVersionSchema, JarVersionSchema, VersionSpecSchema } from '../model/target';
-
-const DurationSchema = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
 
 export const UpgradeModeSchema = z.enum(['savepoint', 'last-state', 'stateless']);
 export type UpgradeMode = z.infer<typeof UpgradeModeSchema>;
@@ -62,11 +51,6 @@ export type UpgradeRequestInput = z.input<typeof UpgradeRequestSchema>;
 export type UpgradeRequest = z.output<typeof UpgradeRequestSchema>;
 
 export { ImageVersionSchema, JarVersionSchema };
-
-/** Validation errors as "field: problem" lines, for CLI output and workflow failures. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'request'}: ${issue.message}`).join('; ');
-}
 
 export function parseUpgradeRequest(input: unknown): { ok: true; request: UpgradeRequest } | { ok: false; problem: string } {
   const parsed = UpgradeRequestSchema.safeParse(input);

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { PreparedVersion } from '../../activities/targets/adapter';
 import type { VerifyResult } from '../../activities/verify';
-import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
+import { failureMessage, polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { formatDuration } from '../model/durations';
 import { lockScopeFor } from '../model/locks';
 import type { JobSnapshot } from '../model/snapshot';
@@ -449,9 +449,4 @@ class Upgrade {
 
 function uuidHex(): string {
   return uuid4().replace(/-/g, '');
-}
-
-function failureMessage(error: unknown): string {
-  const failure = error as { cause?: { message?: string }; message?: string };
-  return failure.cause?.message ?? failure.message ?? String(error);
 }
