@@ -15,6 +15,8 @@ import {
   JobManagerConfigSchema,
   JobsOverviewSchema,
   MetricValuesSchema,
+  TaskManagerDetailsSchema,
+  TaskManagersSchema,
   TriggerResponseSchema,
   type AsyncOperation,
   type CheckpointConfig,
@@ -24,6 +26,8 @@ import {
   type JarList,
   type JobDetails,
   type JobOverview,
+  type TaskManager,
+  type TaskManagerDetails,
 } from './schemas';
 
 export interface FlinkRestClientOptions {
@@ -108,6 +112,15 @@ export class FlinkRestClient {
 
   async listJobs(): Promise<JobOverview[]> {
     return (await this.get('/jobs/overview', JobsOverviewSchema)).jobs;
+  }
+
+  /** The TaskManagers registered with the JobManager's ResourceManager. */
+  async taskManagers(): Promise<TaskManager[]> {
+    return (await this.get('/taskmanagers', TaskManagersSchema)).taskmanagers;
+  }
+
+  taskManagerDetails(taskManagerId: string): Promise<TaskManagerDetails> {
+    return this.get(`/taskmanagers/${encodeURIComponent(taskManagerId)}`, TaskManagerDetailsSchema);
   }
 
   jobDetails(jobId: string): Promise<JobDetails> {

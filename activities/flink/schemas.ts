@@ -31,6 +31,21 @@ export const ClusterOverviewSchema = z.object({
 });
 export type ClusterOverview = z.infer<typeof ClusterOverviewSchema>;
 
+export const TaskManagerSchema = z.object({
+  id: z.string(),
+  /** 0 until the ResourceManager has the TaskManager's slot report (it arrives right after the registration). */
+  slotsNumber: z.number(),
+  freeSlots: z.number(),
+});
+export const TaskManagersSchema = z.object({ taskmanagers: z.array(TaskManagerSchema) });
+export type TaskManager = z.infer<typeof TaskManagerSchema>;
+
+export const TaskManagerDetailsSchema = TaskManagerSchema.extend({
+  /** The slots the TaskManager reported as allocated, with the job each one belongs to. */
+  allocatedSlots: z.array(z.object({ jobId: z.string() })),
+});
+export type TaskManagerDetails = z.infer<typeof TaskManagerDetailsSchema>;
+
 export const JobOverviewSchema = z.object({
   jid: z.string(),
   name: z.string(),

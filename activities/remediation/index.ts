@@ -9,6 +9,7 @@ import { connectTarget, jobRecords, type ActivityContext } from '../context';
 import { TERMINAL_JOB_STATES } from '../flink/schemas';
 import { apiErrorMessage, isConflict, isNotFound } from '../kube/clients';
 import { isReadableFile } from '../targets/session-job';
+import { jobReleaseStatus, observeJobRelease } from './job-release';
 import { RemediationMemoryStore } from './memory';
 import { observeCluster, type ObserveClusterRequest } from './observe-cluster';
 import { recoveryStatus, type RecoveryTarget } from './recovery';
@@ -116,6 +117,36 @@ export function createRemediationActivities(ctx: ActivityContext) {
           if (Date.now() - startedAt > request.timeoutMs) {
             return { recovered: false, detail: `not recovered within ${formatDuration(request.timeoutMs)}: ${detail}`, waitedMs: Date.now() - startedAt, ...(stuck ? { stuck } : {}) };
           }
+          activity.heartbeat(detail);
+          await sleep(POLL_MS);
+        }
+      } finally {
+        clearInterval(heartbeats);
+      }
+    },
+
+    /**
+     * Waits (heartbeating) until a lost job's id is free to be submitted again: every ready TaskManager registered
+     * with the JobManager, none holding a slot of the job. A TaskManager that outlived a JobManager which did not shut
+     * down (killed, its node lost) keeps the job, its slots and its libraries until its heartbeat to that JobManager
+     * times out; a submission under the same id before that is offered those slots, and every task fails ("The
+     * library registration references a different set of library BLOBs") until Flink gives them up, minutes later.
+     */
+    async awaitJobReleased(request: { cluster: ClusterRef; restUrl?: string; jobId: string; timeoutMs: number }): Promise<{ released: boolean; detail: string; waitedMs: number }> {
+      const startedAt = Date.now();
+      let detail = 'not observed yet';
+      const activity = Context.current();
+      const heartbeats = setInterval(() => activity.heartbeat(detail), 5_000);
+      try {
+        for (;;) {
+          try {
+            const status = jobReleaseStatus(request.jobId, await observeJobRelease(ctx, request));
+            detail = status.detail;
+            if (status.released) return { released: true, detail, waitedMs: Date.now() - startedAt };
+          } catch (error) {
+            detail = apiErrorMessage(error);
+          }
+          if (Date.now() - startedAt > request.timeoutMs) return { released: false, detail, waitedMs: Date.now() - startedAt };
           activity.heartbeat(detail);
           await sleep(POLL_MS);
         }

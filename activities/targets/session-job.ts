@@ -32,7 +32,11 @@ export class SessionJobAdapter implements TargetAdapter {
   async deploy(request: DeployRequest): Promise<void> {
     const version = request.version;
     if (version.kind !== 'jar') throw ApplicationFailure.nonRetryable(`a session job is deployed from a jar, not ${version.kind}`, 'InvalidVersion');
-    if (await this.jobExists(request.jobId)) return; // an earlier attempt got this far
+    if (await this.jobExists(request.jobId)) {
+      // An earlier attempt (or run) got this far: nothing to submit, and the prepared jar is not needed.
+      if (request.prepared) await this.discard(request.prepared);
+      return;
+    }
 
     const jarId = await this.uploadedJar(request);
     try {

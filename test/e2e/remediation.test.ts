@@ -118,6 +118,10 @@ async function completedCheckpoints(flink: FlinkRestClient, jobId: string, count
   await waitFor(async () => (await flink.checkpoints(jobId)).counts.completed >= count, { timeoutMs: 60_000, description: `${count} completed checkpoints of ${jobId}` });
 }
 
+function checkpointNumber(path: string): number {
+  return Number(/\/chk-(\d+)$/.exec(path)?.[1]);
+}
+
 /** After `sinceLine`, the job's counters go on from a restored state: a job started from scratch would count from 1 again. */
 async function expectCountersContinued(output: string, sinceLine: number): Promise<void> {
   const later = await waitFor(
@@ -211,15 +215,15 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
   expect(remediated.outcome).toBe('resubmitted');
   expect(remediated.workflowId).toMatch(/^flinkops-watch-/);
   expect(remediated.savepoint).toMatch(new RegExp(`/${job.jobId}/chk-\\d+$`));
-  const newJobId = remediated.jobId!;
-  expect(newJobId).toMatch(/^[0-9a-f]{32}$/);
+  // Back under its previous id: what refers to the job by id (dashboards, alerts, scripts) still finds it.
+  expect(remediated.jobId).toBe(job.jobId);
   const fresh = perRequestConnectionClient(await serviceUrl(h.kube, h.namespace, 'solo-jobmanager'));
-  await waitForJobState(fresh, newJobId, 'RUNNING');
-  const restored = (await fresh.checkpoints(newJobId)).latest.restored;
+  await waitForJobState(fresh, job.jobId, 'RUNNING');
+  const restored = (await fresh.checkpoints(job.jobId)).latest.restored;
   expect(restored?.external_path && sameLocation(restored.external_path, remediated.savepoint!)).toBe(true);
   const solo = await record('counter-solo');
   expect(solo?.restorePoints.map((p) => p.path)).toContain(remediated.savepoint);
-  expect(solo?.currentJobId).toBe(newJobId);
+  expect(solo?.currentJobId).toBe(job.jobId);
   await expectCountersContinued(job.output, linesBefore);
 
   const disable = await h.cli(['watch', 'disable', `${h.namespace}/solo`]);
@@ -228,14 +232,14 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
   // A watch run still going must end first: the manual run below must not meet it.
   await waitFor(async () => (await h.cli(['status', `${h.namespace}/solo`, '--json'])).stdout.includes('"running": []'), { timeoutMs: 120_000, description: 'no remediation running' });
 
-  const startTime = (await fresh.jobDetails(newJobId))['start-time'];
+  const startTime = (await fresh.jobDetails(job.jobId))['start-time'];
   const second = await h.cli(['remediate', `${h.namespace}/solo`, '--json']);
   expect(second.code).toBe(0);
   const secondResult = JSON.parse(second.stdout) as RemediationResult;
   expect(secondResult.outcome).toBe('healthy');
   expect(secondResult.actions).toEqual([]);
-  expect((await fresh.listJobs()).filter((j) => j.name === 'counter-solo' && j.state === 'RUNNING').map((j) => j.jid)).toEqual([newJobId]);
-  expect((await fresh.jobDetails(newJobId))['start-time']).toBe(startTime);
+  expect((await fresh.listJobs()).filter((j) => j.name === 'counter-solo' && j.state === 'RUNNING').map((j) => j.jid)).toEqual([job.jobId]);
+  expect((await fresh.jobDetails(job.jobId))['start-time']).toBe(startTime);
 
   // The JobManager's process killed instead of its pod: Kubernetes restarts the container in place, as empty.
   const [pod] = await jobManagerPods('solo');
@@ -249,9 +253,13 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
   expect(thirdResult.outcome).toBe('remediated');
   expect(thirdResult.actions.map((a) => a.kind)).toEqual(expect.arrayContaining(['resubmit-job']));
   expect(thirdResult.actions.map((a) => a.kind)).not.toContain('delete-pod');
-  const resubmittedAgain = (await record('counter-solo'))!;
-  expect(resubmittedAgain.currentJobId).not.toBe(newJobId);
-  expect(thirdResult.verified).toEqual([expect.objectContaining({ jobId: resubmittedAgain.currentJobId, restoredFrom: expect.stringMatching(new RegExp(`/${newJobId}/chk-\\d+$`)) as unknown })]);
+  // A killed JobManager releases nothing: the TaskManager holds the job until its heartbeat to it times out, and the
+  // resubmission under the same id waits for that.
+  expect(thirdResult.actions.find((a) => a.kind === 'resubmit-job')?.detail).toMatch(/after waiting \S+ for the TaskManagers to let go of it \(1 TaskManager\(s\) registered, none holds job/);
+  expect((await record('counter-solo'))!.currentJobId).toBe(job.jobId);
+  expect(thirdResult.verified).toEqual([expect.objectContaining({ jobId: job.jobId, restoredFrom: expect.stringMatching(new RegExp(`/${job.jobId}/chk-\\d+$`)) as unknown })]);
+  // The resubmitted job numbered its checkpoints on from the one it restored, in the same directory.
+  expect(checkpointNumber(thirdResult.verified[0]!.restoredFrom!)).toBeGreaterThan(checkpointNumber(remediated.savepoint!));
   await expectCountersContinued(job.output, linesBeforeKill);
   recordHistory(h.stack.state.temporal.address, remediationWorkflowId({ namespace: h.namespace, name: 'solo' }), 'remediation-resubmitted');
   await deleteCluster('solo');

@@ -37,3 +37,15 @@ test('the base URL may end with a slash', async () => {
   await new FlinkRestClient({ baseUrl: 'http://flink.example:8081/', fetch: fetchStub }).listJobs();
   expect(seen).toEqual(['http://flink.example:8081/jobs/overview']);
 });
+
+test("a TaskManager's id is one path segment, and its allocated slots name their jobs", async () => {
+  const seen: string[] = [];
+  const fetchStub = ((url: string) => {
+    seen.push(url);
+    const body = { id: '10.0.0.7:6122-a1b2c3', slotsNumber: 2, freeSlots: 1, allocatedSlots: [{ jobId: 'f'.repeat(32), resource: { cpuCores: 1 } }] };
+    return Promise.resolve(new Response(JSON.stringify(body), { status: 200 }));
+  }) as unknown as typeof fetch;
+  const details = await new FlinkRestClient({ baseUrl: 'http://flink.example:8081', fetch: fetchStub }).taskManagerDetails('10.0.0.7:6122-a1b2c3');
+  expect(seen).toEqual(['http://flink.example:8081/taskmanagers/10.0.0.7%3A6122-a1b2c3']);
+  expect(details.allocatedSlots).toEqual([{ jobId: 'f'.repeat(32) }]);
+});

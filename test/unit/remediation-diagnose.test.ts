@@ -147,6 +147,7 @@ describe('a JobManager without HA that restarted', () => {
         restore: { path: `file:///ckpt/${JOB_ID}/chk-7`, source: 'checkpoint', at: NOW - 5_000, checkpointId: 7 },
       },
     ]);
+    expect(d.summary).toContain(`next: resubmit counter as job ${JOB_ID} from checkpoint file:///ckpt/${JOB_ID}/chk-7 once the TaskManagers let go of it, then verify`);
   });
 
   test('a recorded savepoint newer than every checkpoint wins', () => {

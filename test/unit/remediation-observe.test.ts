@@ -5,6 +5,7 @@ import { retainedCheckpoints } from '../../activities/remediation/checkpoints';
 import { loadWorkerSettings } from '../../config/load';
 import { describeWorkerSettings, workerSecrets } from '../../config/worker';
 import { highAvailabilityOf, parseFlinkConfig, parseFlinkDuration } from '../../activities/remediation/flink-config';
+import { jobReleaseStatus, type JobReleaseObservation } from '../../activities/remediation/job-release';
 import { prune } from '../../activities/remediation/memory';
 import { recoveryStatus } from '../../activities/remediation/recovery';
 import type { ClusterHealthSnapshot, JobManagerPodSnapshot } from '../../workflows/model/cluster-health';
@@ -110,6 +111,39 @@ describe('whether a cluster has recovered', () => {
   test('a stuck pod ends the wait at once', () => {
     const status = recoveryStatus(snapshot({ pods: [pod({ ready: false, waitingReason: 'CrashLoopBackOff', restartCount: 3 })] }), { jobIds: [], leader: false });
     expect(status).toMatchObject({ recovered: false, stuck: 'JobManager pod jm-1 is CrashLoopBackOff (3 restarts)' });
+  });
+});
+
+describe('whether the TaskManagers have let go of a lost job', () => {
+  const LOST = 'a'.repeat(32);
+  const OTHER = 'b'.repeat(32);
+  const observation = (overrides: Partial<JobReleaseObservation> = {}): JobReleaseObservation => ({
+    readyTaskManagerPods: 2,
+    taskManagers: [
+      { id: 'tm-1', jobIds: [OTHER] },
+      { id: 'tm-2', jobIds: [] },
+    ],
+    jobKnown: false,
+    ...overrides,
+  });
+
+  test('every ready TaskManager registered and none holding the job: released', () => {
+    expect(jobReleaseStatus(LOST, observation())).toEqual({ released: true, detail: `2 TaskManager(s) registered, none holds job ${LOST}` });
+  });
+
+  test('a TaskManager still holding a slot of the job: not yet', () => {
+    const holding = observation({ taskManagers: [{ id: 'tm-1', jobIds: [OTHER, LOST] }, { id: 'tm-2', jobIds: [] }] });
+    expect(jobReleaseStatus(LOST, holding)).toEqual({ released: false, detail: `TaskManager(s) tm-1 still hold slots of job ${LOST}` });
+  });
+
+  test('a ready TaskManager not registered yet may still hold the job: not yet, and never with no TaskManager at all', () => {
+    expect(jobReleaseStatus(LOST, observation({ taskManagers: [{ id: 'tm-1', jobIds: [] }] }))).toEqual({ released: false, detail: '1/2 TaskManager(s) registered with the JobManager' });
+    expect(jobReleaseStatus(LOST, observation({ readyTaskManagerPods: 0, taskManagers: [] }))).toEqual({ released: false, detail: '0/1 TaskManager(s) registered with the JobManager' });
+  });
+
+  test('the JobManager has the job already (an earlier attempt submitted it): nothing to wait for, even for its own slots', () => {
+    const submitted = observation({ jobKnown: true, taskManagers: [{ id: 'tm-1', jobIds: [LOST] }] });
+    expect(jobReleaseStatus(LOST, submitted).released).toBe(true);
   });
 });
 

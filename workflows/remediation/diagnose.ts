@@ -510,7 +510,7 @@ export function describeAction(action: PlannedAction): string {
     case 'await-recovery':
       return `wait for Flink's own recovery${action.leader ? ' (a leader elected)' : ''}${action.jobIds.length ? ` of job(s) ${action.jobIds.join(', ')}` : ''}, then verify`;
     case 'resubmit-job':
-      return `resubmit ${action.jobName} (was job ${action.jobId}) from ${action.restore.source} ${action.restore.path}, then verify`;
+      return `resubmit ${action.jobName} as job ${action.jobId} from ${action.restore.source} ${action.restore.path} once the TaskManagers let go of it, then verify`;
     case 'escalate':
       return 'needs a human';
     case 'deferred':

@@ -4,7 +4,7 @@ import { failureMessage, polling, quickActivities, QUICK, withSummary } from '..
 import { recordRemediation } from '../metrics';
 import type { ClusterHealthSnapshot } from '../model/cluster-health';
 import { formatDuration } from '../model/durations';
-import { clusterKey, describeVersion, flinkIdFrom, type ClusterRef } from '../model/target';
+import { clusterKey, describeVersion, type ClusterRef } from '../model/target';
 import { actionTarget, describeAction, diagnose, escalationFingerprint, isDestructive, type Diagnosis, type RemediationAction, type TakenAction } from './diagnose';
 import { parseRemediationRequest, type RemediationRequest, type RemediationRequestInput } from './request';
 
@@ -222,46 +222,64 @@ class Remediation {
   }
 
   /**
-   * A lost job back from its newest checkpoint or savepoint. It gets a new job id, fixed by this run: a retry finds
-   * its own submission, and the record names the new id, so a later run finds it running. Not the old id: the
-   * TaskManagers that survived the JobManager still hold the old id's job with its previous libraries and refuse
-   * tasks of a resubmission under that id until they drop it (minutes later, if the restart strategy lasts).
+   * A lost job back under its own id, from its newest checkpoint or savepoint. Submitted once: a retry, and any later
+   * run, finds the JobManager has the job and submits nothing.
    */
   private async resubmit(action: Extract<RemediationAction, { kind: 'resubmit-job' }>): Promise<string | undefined> {
-    const { cluster, restUrl, limits } = this.request;
-    const jobId = flinkIdFrom(`${this.workflowId}/${this.runId}/${action.jobId}`);
-    const identity: RecordIdentity = { cluster: this.clusterId, kind: 'session-job', jobKey: action.jobKey, jobName: action.jobName, jobId: action.jobId };
-    const restore = action.restore;
-    this.step('resubmitting', `${describeAction(action)} as job ${jobId}`);
+    const { jobId, restore } = action;
+    const identity: RecordIdentity = { cluster: this.clusterId, kind: 'session-job', jobKey: action.jobKey, jobName: action.jobName, jobId };
+    this.step('resubmitting', describeAction(action));
     // Recorded first: retention never disposes of what a running job restored from.
     await quickActivities.recordRestorePoint({
       identity,
       point: { path: restore.path, at: new Date(restore.at).toISOString(), workflowId: this.workflowId, operation: 'remediation' },
       currentVersion: action.version,
     });
+    let released: string;
     try {
-      await withSummary('deployVersion', polling(limits.jobManagerTimeout), `resubmit ${action.jobName} as ${jobId}`, {
-        cluster,
-        restUrl,
-        version: action.version,
-        restore: { path: restore.path, allowNonRestoredState: false },
-        jobId,
-        timeoutMs: limits.jobManagerTimeout,
-      });
+      released = await this.submit(action);
     } catch (error) {
       if (isCancellation(error)) throw error;
       const message = `resubmitting ${action.jobName} from ${restore.path} failed: ${failureMessage(error)}`;
-      await this.recordJob(identity, action, undefined, 'resubmit-failed', message);
+      await this.recordJob(identity, action, 'resubmit-failed', message, false);
       return message;
     }
-    this.took(action, `resubmitting ${action.jobName} (${describeVersion(action.version)}) as job ${jobId} (was ${action.jobId}) from ${restore.source} ${restore.path}`);
+    this.took(action, `resubmitting ${action.jobName} (${describeVersion(action.version)}) as job ${jobId} from ${restore.source} ${restore.path} ${released}`);
     const failure = await this.verify(jobId, restore.path, action.jobName);
     const verified = this.verified.find((v) => v.jobId === jobId);
-    const message = failure ?? `resubmitted ${action.jobName} as job ${jobId} (was ${action.jobId}) from ${restore.source} ${restore.path}; ${verified?.summary ?? ''}`;
+    const message = failure ?? `resubmitted ${action.jobName} as job ${jobId} from ${restore.source} ${restore.path}; ${verified?.summary ?? ''}`;
     // Submitted either way: the record follows the job Flink now has.
-    await this.recordJob(identity, action, jobId, failure ? 'resubmit-failed' : 'resubmitted', message);
+    await this.recordJob(identity, action, failure ? 'resubmit-failed' : 'resubmitted', message, true);
     if (!failure) await this.event('Normal', 'JobResubmitted', message);
     return failure;
+  }
+
+  /**
+   * Uploads the jar, waits for the TaskManagers to let go of the lost job, submits it; returns how the wait went.
+   * The upload comes first, so that it is not part of the downtime. After the wait's timeout the job is submitted
+   * anyway: a TaskManager that still holds it fails its tasks until Flink gives up its slots, and the verification
+   * tells whether the job came back in time.
+   */
+  private async submit(action: Extract<RemediationAction, { kind: 'resubmit-job' }>): Promise<string> {
+    const { cluster, restUrl, limits } = this.request;
+    const { jobId, version, restore } = action;
+    const timeoutMs = limits.jobManagerTimeout;
+    const prepared = await withSummary('prepareVersion', QUICK, `upload ${describeVersion(version)}`, { cluster, restUrl, version });
+    this.step('resubmitting', `waiting up to ${formatDuration(timeoutMs)} for the TaskManagers to let go of job ${jobId}`);
+    const release = await withSummary('awaitJobReleased', polling(timeoutMs), `wait for the TaskManagers to let go of ${jobId}`, { cluster, restUrl, jobId, timeoutMs });
+    this.step('resubmitting', describeAction(action));
+    await withSummary('deployVersion', polling(timeoutMs), `resubmit ${action.jobName} as ${jobId}`, {
+      cluster,
+      restUrl,
+      version,
+      prepared,
+      restore: { path: restore.path, allowNonRestoredState: false },
+      jobId,
+      timeoutMs,
+    });
+    return release.released
+      ? `after waiting ${formatDuration(release.waitedMs)} for the TaskManagers to let go of it (${release.detail})`
+      : `although the TaskManagers had not let go of it after ${formatDuration(timeoutMs)} (${release.detail})`;
   }
 
   /** RUNNING with all tasks, restored from the expected point (when known), a checkpoint after it, no restart. */
@@ -286,11 +304,11 @@ class Remediation {
     return undefined;
   }
 
-  private async recordJob(identity: RecordIdentity, action: Extract<RemediationAction, { kind: 'resubmit-job' }>, jobId: string | undefined, outcome: string, message: string): Promise<void> {
+  private async recordJob(identity: RecordIdentity, action: Extract<RemediationAction, { kind: 'resubmit-job' }>, outcome: string, message: string, submitted: boolean): Promise<void> {
     await quickActivities.recordOutcome({
       identity,
-      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: 'remediation', outcome, savepoint: action.restore.path, jobId: jobId ?? action.jobId, to: action.version, message },
-      running: jobId ? { version: action.version, jobId } : undefined,
+      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: 'remediation', outcome, savepoint: action.restore.path, jobId: action.jobId, to: action.version, message },
+      running: submitted ? { version: action.version, jobId: action.jobId } : undefined,
     });
   }
 
