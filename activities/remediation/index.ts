@@ -1,5 +1,4 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterHealthSnapshot } from '../../workflows/model/cluster-health';
 import { formatDuration } from '../../workflows/model/durations';
@@ -7,7 +6,8 @@ import { HISTORY_LIMIT, type JobRecord } from '../../workflows/model/record';
 import { clusterKey, JOB_ID_PATTERN, jobKeyFor, type ClusterRef, type JarVersion } from '../../workflows/model/target';
 import { connectTarget, jobRecords, type ActivityContext } from '../context';
 import { TERMINAL_JOB_STATES } from '../flink/schemas';
-import { apiErrorMessage, isConflict, isNotFound } from '../kube/clients';
+import { pollWithHeartbeats } from '../heartbeat-poll';
+import { isConflict, isNotFound } from '../kube/clients';
 import { isReadableFile } from '../targets/session-job';
 import { jobReleaseStatus, observeJobRelease } from './job-release';
 import { RemediationMemoryStore } from './memory';
@@ -96,33 +96,18 @@ export function createRemediationActivities(ctx: ActivityContext) {
     async awaitClusterRecovery(
       request: { cluster: ClusterRef; restUrl?: string; timeoutMs: number; stopWhenStuck: boolean } & RecoveryTarget,
     ): Promise<{ recovered: boolean; detail: string; waitedMs: number; stuck?: string }> {
-      const startedAt = Date.now();
-      let detail = 'not observed yet';
-      // One observation may wait for a hanging JobManager longer than the heartbeat timeout.
-      const activity = Context.current();
-      const heartbeats = setInterval(() => activity.heartbeat(detail), 5_000);
-      try {
-        for (;;) {
-          let stuck: string | undefined;
-          try {
-            const snapshot = await observeCluster(ctx, { cluster: request.cluster, restUrl: request.restUrl, light: true, jobIds: request.jobIds });
-            const status = recoveryStatus(snapshot, request);
-            detail = status.detail;
-            if (status.recovered) return { recovered: true, detail, waitedMs: Date.now() - startedAt };
-            stuck = status.stuck;
-          } catch (error) {
-            detail = apiErrorMessage(error);
-          }
-          if (stuck && request.stopWhenStuck) return { recovered: false, detail, stuck, waitedMs: Date.now() - startedAt };
-          if (Date.now() - startedAt > request.timeoutMs) {
-            return { recovered: false, detail: `not recovered within ${formatDuration(request.timeoutMs)}: ${detail}`, waitedMs: Date.now() - startedAt, ...(stuck ? { stuck } : {}) };
-          }
-          activity.heartbeat(detail);
-          await sleep(POLL_MS);
-        }
-      } finally {
-        clearInterval(heartbeats);
-      }
+      let stuck: string | undefined;
+      const waited = await pollWithHeartbeats(request.timeoutMs, POLL_MS, async () => {
+        stuck = undefined;
+        const snapshot = await observeCluster(ctx, { cluster: request.cluster, restUrl: request.restUrl, light: true, jobIds: request.jobIds });
+        const status = recoveryStatus(snapshot, request);
+        if (status.recovered) return { detail: status.detail, done: true };
+        stuck = status.stuck;
+        return { detail: status.detail, ...(stuck !== undefined && request.stopWhenStuck ? { done: false } : {}) };
+      });
+      if (waited.done === true) return { recovered: true, detail: waited.detail, waitedMs: waited.waitedMs };
+      const detail = waited.done === false ? waited.detail : `not recovered within ${formatDuration(request.timeoutMs)}: ${waited.detail}`;
+      return { recovered: false, detail, waitedMs: waited.waitedMs, ...(stuck ? { stuck } : {}) };
     },
 
     /**
@@ -133,26 +118,11 @@ export function createRemediationActivities(ctx: ActivityContext) {
      * library registration references a different set of library BLOBs") until Flink gives them up, minutes later.
      */
     async awaitJobReleased(request: { cluster: ClusterRef; restUrl?: string; jobId: string; timeoutMs: number }): Promise<{ released: boolean; detail: string; waitedMs: number }> {
-      const startedAt = Date.now();
-      let detail = 'not observed yet';
-      const activity = Context.current();
-      const heartbeats = setInterval(() => activity.heartbeat(detail), 5_000);
-      try {
-        for (;;) {
-          try {
-            const status = jobReleaseStatus(request.jobId, await observeJobRelease(ctx, request));
-            detail = status.detail;
-            if (status.released) return { released: true, detail, waitedMs: Date.now() - startedAt };
-          } catch (error) {
-            detail = apiErrorMessage(error);
-          }
-          if (Date.now() - startedAt > request.timeoutMs) return { released: false, detail, waitedMs: Date.now() - startedAt };
-          activity.heartbeat(detail);
-          await sleep(POLL_MS);
-        }
-      } finally {
-        clearInterval(heartbeats);
-      }
+      const waited = await pollWithHeartbeats(request.timeoutMs, POLL_MS, async () => {
+        const status = jobReleaseStatus(request.jobId, await observeJobRelease(ctx, request));
+        return { detail: status.detail, ...(status.released ? { done: true } : {}) };
+      });
+      return { released: waited.done === true, detail: waited.detail, waitedMs: waited.waitedMs };
     },
 
     /** A run that acts counts against the cluster's rate limit (once per run). */
