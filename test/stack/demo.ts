@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadStackConfig } from './config';
-import { randomJobId, readCounters, waitForJobState, waitForRecords } from './fixture-jobs';
-import { FIXTURE_MAIN_CLASSES, fixtureJar, firstCountByKey, lastCountByKey } from './fixtures';
+import { randomJobId, readCounters, waitForJobState, waitForRecordsAfter } from './fixture-jobs';
+import { FIXTURE_MAIN_CLASSES, fixtureJar, firstCountByKey, latestCountByKey } from './fixtures';
 import { applyObjects, renderManifest } from './kube/manifests';
 import { kubeClients, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods } from './kube/helpers';
 import { readStackState, stackEnvironment, stackUp, startWorkerDaemon } from './stack';
@@ -39,14 +39,19 @@ async function main(): Promise<void> {
   const output = join(dataDir, 'counter.tsv');
   const args = ['--output', output, '--job-name', JOB];
   const running = (await flink.listJobs()).some((j) => j.name === JOB && j.state === 'RUNNING');
-  if (!running) {
+  let fromVersion: 'v1' | 'v2';
+  if (running) {
+    // A job left running by an earlier demo: the version it runs is the one that wrote last.
+    fromVersion = readCounters(output).at(-1)?.version === 'v2' ? 'v2' : 'v1';
+  } else {
     step('running the v1 fixture job (a keyed counter) on it');
+    const earlierLines = readCounters(output).length;
     const jarId = await flink.uploadJar(fixtureJar('v1'));
     const jobId = await flink.runJar(jarId, { jobId: randomJobId(), entryClass: FIXTURE_MAIN_CLASSES.v1, programArgs: args });
     await waitForJobState(flink, jobId, 'RUNNING');
-    await waitForRecords(output, 'v1', 20);
+    await waitForRecordsAfter(output, earlierLines, 'v1', 20);
+    fromVersion = 'v1';
   }
-  const fromVersion = readCounters(output).at(-1)?.version === 'v2' ? 'v2' : 'v1';
   const toVersion = fromVersion === 'v1' ? 'v2' : 'v1';
   const linesBefore = readCounters(output).length;
 
@@ -59,8 +64,9 @@ async function main(): Promise<void> {
   );
   if (upgrade.status !== 0) throw new Error(`the upgrade failed (exit ${upgrade.status})`);
 
-  const records = await waitForRecords(output, toVersion, linesBefore + 8);
-  const before = lastCountByKey(records, fromVersion);
+  const records = await waitForRecordsAfter(output, linesBefore, toVersion, 8);
+  // The output file keeps every earlier demo's lines too: the old job's last lines are the latest of its version.
+  const before = latestCountByKey(records, fromVersion);
   const after = firstCountByKey(records.slice(linesBefore), toVersion);
   step('state continued (per-key counters from the job\'s own output):');
   for (const [key, count] of before) console.log(`  key ${key}: last ${fromVersion} count ${count} -> first ${toVersion} count ${after.get(key)}`);

@@ -55,6 +55,17 @@ export async function waitForRecords(output: string, version: string, records: n
   );
 }
 
+/** Waits until the job has written at least `records` lines of the given version after the first `sinceLine` lines. */
+export async function waitForRecordsAfter(output: string, sinceLine: number, version: string, records: number, timeoutMs = 90_000): Promise<CounterRecord[]> {
+  return waitFor(
+    () => {
+      const all = readCounters(output);
+      return all.slice(sinceLine).filter((r) => r.version === version).length >= records ? all : undefined;
+    },
+    { timeoutMs, description: `${records} records of ${version} after line ${sinceLine} of ${output}` },
+  );
+}
+
 export async function waitForJobState(client: FlinkRestClient, jobId: string, state: string, timeoutMs = 90_000): Promise<void> {
   await waitFor(async () => (await client.jobDetails(jobId)).state === state, {
     timeoutMs,

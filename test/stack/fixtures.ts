@@ -46,6 +46,13 @@ export function lastCountByKey(records: CounterRecord[], version: string): Map<n
   return result;
 }
 
+/** Each key's count in its latest record of the given version (file order): where the job writing last stopped. */
+export function latestCountByKey(records: CounterRecord[], version: string): Map<number, number> {
+  const result = new Map<number, number>();
+  for (const r of records) if (r.version === version) result.set(r.key, r.count);
+  return result;
+}
+
 /** The lowest count each key had among the records of the given version (its first value after start). */
 export function firstCountByKey(records: CounterRecord[], version: string): Map<number, number> {
   const result = new Map<number, number>();
