@@ -110,6 +110,18 @@ const DefaultsSchema = z.strictObject({
     })
     .prefault({}),
   savepoint: z.strictObject({ timeout: PositiveDuration.optional() }).prefault({}),
+  /** Limits of `remediate`, `doctor` and new watch schedules (names as in the request; flags win). */
+  remediation: z
+    .strictObject({
+      maxRemediationsPerHour: z.coerce.number().int('must be a whole number').min(1, 'must allow at least 1').max(60).optional(),
+      podDeletionWindow: PositiveDuration.optional(),
+      haRecoveryTimeout: PositiveDuration.optional(),
+      jobManagerTimeout: PositiveDuration.optional(),
+      verifyTimeout: PositiveDuration.optional(),
+      stabilityWindow: Duration.optional(),
+      escalationRepeat: PositiveDuration.optional(),
+    })
+    .prefault({}),
 });
 
 const RemediationSchema = z.strictObject({

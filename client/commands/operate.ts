@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { DescribeTargetInput, describeTargetWorkflow } from '../../workflows/describe/workflow';
 import { formatDuration } from '../../workflows/model/durations';
+import { PROGRESS_QUERIES, progressQueryOf } from '../../workflows/model/progress-queries';
 import type { TargetSnapshot } from '../../workflows/model/snapshot';
 import { describeVersion, parseClusterRef, type ClusterRef } from '../../workflows/model/target';
 import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
@@ -78,7 +79,7 @@ export function cancelCommand(context: CliContext): Command {
       } catch (error) {
         print(workflowFailure(error).message);
       }
-      const progress = await handle.query<UpgradeProgress>('getUpgradeProgress').catch(() => undefined);
+      const progress = await handle.query<UpgradeProgress>(PROGRESS_QUERIES.upgradeWorkflow).catch(() => undefined);
       if (progress) print(`last step: ${progress.step}: ${progress.message}`);
     },
   );
@@ -103,8 +104,9 @@ export function statusCommand(context: CliContext): Command {
         });
       const running: { workflowId: string; type: string; step?: string }[] = [];
       for await (const execution of client.workflow.list({ query: `FlinkCluster = "${ref.namespace}/${ref.name}" AND ExecutionStatus = "Running"` })) {
-        const progress = execution.type === 'upgradeWorkflow'
-          ? await client.workflow.getHandle(execution.workflowId).query<UpgradeProgress>('getUpgradeProgress').catch(() => undefined)
+        const progressQuery = progressQueryOf(execution.type);
+        const progress = progressQuery
+          ? await client.workflow.getHandle(execution.workflowId).query<{ step: string; message: string }>(progressQuery).catch(() => undefined)
           : undefined;
         running.push({ workflowId: execution.workflowId, type: execution.type, step: progress ? `${progress.step}: ${progress.message}` : undefined });
       }

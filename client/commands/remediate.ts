@@ -2,12 +2,14 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowExecutionAlready
 import { Command } from 'commander';
 import { formatDuration } from '../../workflows/model/durations';
 import { parseClusterRef, type ClusterRef } from '../../workflows/model/target';
+import { PROGRESS_QUERIES } from '../../workflows/model/progress-queries';
 import { describeAction, type Diagnosis, type Finding } from '../../workflows/remediation/diagnose';
 import { doctorWorkflowId, registerWorkflowId, remediationWorkflowId, WATCH_SCHEDULE_PREFIX, watchScheduleId } from '../../workflows/remediation/ids';
 import type { registerJobWorkflow, RegisterRequestInput } from '../../workflows/remediation/register';
-import { parseRemediationRequest, type RemediationRequestInput } from '../../workflows/remediation/request';
+import { parseRemediationRequest, type RemediationLimits, type RemediationRequestInput } from '../../workflows/remediation/request';
 import type { EscalationDetails, RemediationProgress, RemediationResult, remediationWorkflow } from '../../workflows/remediation/workflow';
 import { operationSearchAttributes } from '../../workflows/search-attributes';
+import type { ConfigFile } from '../../config/schema';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { followWorkflow, workflowFailure } from '../follow';
@@ -58,16 +60,21 @@ function clusterRef(arg: string, namespace: string): ClusterRef {
   }
 }
 
-/** The request from the command line, validated with the workflow's own schema: bad input never starts anything. */
-export function remediationInput(arg: string, options: ClusterOptions, extra: Partial<RemediationRequestInput>): RemediationRequestInput {
-  const limits = {
-    ...(options.maxPerHour !== undefined ? { maxRemediationsPerHour: integer('--max-per-hour', options.maxPerHour) } : {}),
-    ...(options.podDeletionWindow !== undefined ? { podDeletionWindow: duration('--pod-deletion-window', options.podDeletionWindow) } : {}),
-    ...(options.haRecoveryTimeout !== undefined ? { haRecoveryTimeout: duration('--ha-recovery-timeout', options.haRecoveryTimeout) } : {}),
-    ...(options.jobmanagerTimeout !== undefined ? { jobManagerTimeout: duration('--jobmanager-timeout', options.jobmanagerTimeout) } : {}),
-    ...(options.verifyTimeout !== undefined ? { verifyTimeout: duration('--verify-timeout', options.verifyTimeout) } : {}),
-    ...(options.stabilityWindow !== undefined ? { stabilityWindow: duration('--stability-window', options.stabilityWindow) } : {}),
-    ...(options.escalationRepeat !== undefined ? { escalationRepeat: duration('--escalation-repeat', options.escalationRepeat) } : {}),
+type RemediationDefaults = ConfigFile['defaults']['remediation'];
+
+/**
+ * The request from the command line, validated with the workflow's own schema: bad input never starts anything.
+ * A flag wins; then the configured default; without either, the workflow's own default.
+ */
+export function remediationInput(arg: string, options: ClusterOptions, extra: Partial<RemediationRequestInput>, defaults: RemediationDefaults = {}): RemediationRequestInput {
+  const limits: Partial<RemediationLimits> = {
+    ...pick('maxRemediationsPerHour', options.maxPerHour, (v) => integer('--max-per-hour', v), defaults),
+    ...pick('podDeletionWindow', options.podDeletionWindow, (v) => duration('--pod-deletion-window', v), defaults),
+    ...pick('haRecoveryTimeout', options.haRecoveryTimeout, (v) => duration('--ha-recovery-timeout', v), defaults),
+    ...pick('jobManagerTimeout', options.jobmanagerTimeout, (v) => duration('--jobmanager-timeout', v), defaults),
+    ...pick('verifyTimeout', options.verifyTimeout, (v) => duration('--verify-timeout', v), defaults),
+    ...pick('stabilityWindow', options.stabilityWindow, (v) => duration('--stability-window', v), defaults),
+    ...pick('escalationRepeat', options.escalationRepeat, (v) => duration('--escalation-repeat', v), defaults),
   };
   const input: RemediationRequestInput = { cluster: clusterRef(arg, options.namespace), restUrl: options.restUrl, limits, ...extra };
   const parsed = parseRemediationRequest(input);
@@ -75,12 +82,17 @@ export function remediationInput(arg: string, options: ClusterOptions, extra: Pa
   return input;
 }
 
+function pick<K extends keyof RemediationLimits>(key: K, flag: string | undefined, parse: (value: string) => number, defaults: RemediationDefaults): Partial<RemediationLimits> {
+  const value = flag !== undefined ? parse(flag) : defaults[key];
+  return value === undefined ? {} : { [key]: value };
+}
+
 /** `flinkops doctor`: diagnosis only; the worker observes and nothing is written anywhere. */
 export function doctorCommand(context: CliContext): Command {
   return clusterCommand('doctor', "diagnose a cluster's JobManagers, HA and known jobs (read-only: changes nothing)")
     .option('--json', 'print the diagnosis as JSON')
     .action(async (arg: string, options: ClusterOptions) => {
-      const input = remediationInput(arg, options, { mode: 'diagnose' });
+      const input = remediationInput(arg, options, { mode: 'diagnose' }, context.defaults().remediation);
       const { client, settings, print } = await context.connect();
       const result = await client.workflow
         .execute<typeof remediationWorkflow>('remediationWorkflow', {
@@ -108,7 +120,7 @@ export function remediateCommand(context: CliContext): Command {
     .option('--json', 'print the result as JSON')
     .option('--no-wait', 'print the workflow id and return')
     .action(async (arg: string, options: ClusterOptions & { dryRun?: boolean; wait: boolean }) => {
-      const input = remediationInput(arg, options, { mode: 'remediate', dryRun: options.dryRun ?? false, trigger: 'manual' });
+      const input = remediationInput(arg, options, { mode: 'remediate', dryRun: options.dryRun ?? false, trigger: 'manual' }, context.defaults().remediation);
       const { client, settings, print } = await context.connect();
       const workflowId = remediationWorkflowId(input.cluster);
       let handle;
@@ -133,7 +145,7 @@ export function remediateCommand(context: CliContext): Command {
       if (!options.json) print(`remediation started: workflow ${workflowId} (${settings.webUi ?? 'see the Temporal Web UI'})`);
       let result: RemediationResult;
       try {
-        result = await followWorkflow<RemediationResult>(handle, () => handle.query<RemediationProgress>('getRemediationProgress'), options.json ? () => undefined : print);
+        result = await followWorkflow<RemediationResult>(handle, () => handle.query<RemediationProgress>(PROGRESS_QUERIES.remediationWorkflow), options.json ? () => undefined : print);
       } catch (error) {
         // followWorkflow keeps the message; the diagnosis is in the failure's details.
         const details = escalationDetails(await handle.result().then(() => undefined, (failure: unknown) => failure));
@@ -155,7 +167,7 @@ export function watchCommand(context: CliContext): Command {
       .option('--every <duration>', 'how often (default 1m)')
       .option('--paused', 'create it paused')
       .action(async (arg: string, options: ClusterOptions & { every?: string; paused?: boolean }) => {
-        const input = remediationInput(arg, options, { mode: 'remediate', trigger: 'watch' });
+        const input = remediationInput(arg, options, { mode: 'remediate', trigger: 'watch' }, context.defaults().remediation);
         const every = options.every ? duration('--every', options.every) : 60_000;
         if (every < 5_000) throw new CliError('--every: at least 5s', EXIT.invalid);
         const { client, settings, print } = await context.connect();

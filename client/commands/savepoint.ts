@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { parseDuration } from '../../workflows/model/durations';
 import { parseClusterRef } from '../../workflows/model/target';
+import { PROGRESS_QUERIES } from '../../workflows/model/progress-queries';
 import { manualSavepointWorkflowId } from '../../workflows/savepoint/ids';
 import { parseSavepointRequest, type SavepointRequestInput } from '../../workflows/savepoint/request';
 import type { SavepointProgress, SavepointResult, savepointWorkflow } from '../../workflows/savepoint/workflow';
@@ -104,7 +105,7 @@ export function savepointCommand(context: CliContext): Command {
       staticSummary: `savepoint of ${input.cluster.namespace}/${input.cluster.name}${input.job ? ` job ${input.job}` : ''}`,
     });
     if (!options.json) print(`savepoint started: workflow ${handle.workflowId}`);
-    const result = await followWorkflow<SavepointResult>(handle, () => handle.query<SavepointProgress>('getSavepointProgress'), options.json ? () => undefined : print);
+    const result = await followWorkflow<SavepointResult>(handle, () => handle.query<SavepointProgress>(PROGRESS_QUERIES.savepointWorkflow), options.json ? () => undefined : print);
     print(options.json ? JSON.stringify({ workflowId: handle.workflowId, ...result }, null, 2) : result.message);
   });
 }

@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { parseClusterRef, type ClusterRef, type VersionSpec } from '../../workflows/model/target';
+import { PROGRESS_QUERIES } from '../../workflows/model/progress-queries';
 import { operationSearchAttributes } from '../../workflows/search-attributes';
 import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
 import { parseUpgradeRequest, type UpgradeRequest } from '../../workflows/upgrade/request';
@@ -95,7 +96,7 @@ export function upgradeCommand(context: CliContext): Command {
       if (!options.json) print(`upgrade started: workflow ${workflowId} (${settings.webUi ?? 'see the Temporal Web UI'})`);
       const result = await followWorkflow<UpgradeResult>(
         handle,
-        () => handle.query<UpgradeProgress>('getUpgradeProgress'),
+        () => handle.query<UpgradeProgress>(PROGRESS_QUERIES.upgradeWorkflow),
         options.json ? () => undefined : print,
       );
       if (options.json) print(JSON.stringify({ workflowId, ...result }, null, 2));

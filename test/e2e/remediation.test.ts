@@ -204,6 +204,13 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
   const lostAt = Date.now();
   await h.kube.core.deleteNamespacedPod({ name: jobManager!.metadata!.name!, namespace: h.namespace });
 
+  // While a watch run works on it, `status` names the run and its step.
+  const runningStep = await waitFor(
+    async () => (await h.cli(['status', `${h.namespace}/solo`])).stdout.match(/running: remediationWorkflow flinkops-watch-\S+ \((resubmitting|waiting|verifying): /)?.[1],
+    { timeoutMs: 120_000, intervalMs: 500, description: '`status` to show the watch run remediating solo and its step' },
+  );
+  expect(['resubmitting', 'waiting', 'verifying']).toContain(runningStep);
+
   // The new JobManager comes up without the job; a watch run resubmits it from the newest retained checkpoint.
   const remediated = await waitFor(
     async () => {

@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { FlinkRestClient } from '../../activities/flink/rest-client';
 import { flinkTransport } from '../../activities/flink/transport';
+import { remediationInput } from '../../client/commands/remediate';
 import { buildRequest } from '../../client/commands/upgrade';
 import { ConfigError, loadCliSettings, loadWorkerSettings } from '../../config/load';
 import { ENV_SETTINGS } from '../../config/env';
 import { redactor, Secret } from '../../config/secret';
 import { temporalConnectionOptions } from '../../config/temporal';
 import { describeWorkerSettings, workerSecrets } from '../../config/worker';
+import { DEFAULT_LIMITS, parseRemediationRequest, type RemediationRequestInput } from '../../workflows/remediation/request';
 import { errorType, targetOf } from '../../worker/activity-interceptors';
 import { createLogger } from '../../worker/logging';
 
@@ -170,6 +172,27 @@ test('the CLI fills configured defaults into requests; flags win', () => {
   expect(buildRequest('flink/c', base, defaults)).toMatchObject({ stabilityWindow: 60_000, timeouts: { verify: 120_000, deploy: 300_000 } });
   expect(buildRequest('flink/c', { ...base, stabilityWindow: '5s' }, defaults).stabilityWindow).toBe(5_000);
   expect(buildRequest('flink/c', base).stabilityWindow).toBe(30_000);
+});
+
+test('remediation limits: a flag wins, then the configured default (file or variable), then the workflow default', () => {
+  const { defaults } = loadCliSettings({
+    file: file('remediation.yaml', 'defaults:\n  remediation: { podDeletionWindow: 1h, stabilityWindow: 30s }\n'),
+    env: { FLINKOPS_REMEDIATION_MAX_PER_HOUR: '5', FLINKOPS_REMEDIATION_STABILITY_WINDOW: '20s' },
+  });
+  expect(defaults.remediation).toEqual({ maxRemediationsPerHour: 5, podDeletionWindow: 3_600_000, stabilityWindow: 20_000 });
+  const options = { namespace: 'flink' };
+  const limitsOf = (input: RemediationRequestInput) => {
+    const parsed = parseRemediationRequest(input);
+    if (!parsed.ok) throw new Error(parsed.problem);
+    return parsed.request.limits;
+  };
+  expect(limitsOf(remediationInput('c', options, {}, defaults.remediation))).toMatchObject({ maxRemediationsPerHour: 5, podDeletionWindow: 3_600_000, stabilityWindow: 20_000, verifyTimeout: DEFAULT_LIMITS.verifyTimeout });
+  expect(limitsOf(remediationInput('c', { ...options, maxPerHour: '2', stabilityWindow: '1s' }, {}, defaults.remediation))).toMatchObject({ maxRemediationsPerHour: 2, stabilityWindow: 1_000, podDeletionWindow: 3_600_000 });
+  expect(limitsOf(remediationInput('c', options, {}))).toEqual(DEFAULT_LIMITS);
+  expect(problems(() => loadCliSettings({ env: { FLINKOPS_REMEDIATION_MAX_PER_HOUR: '0' } }))).toEqual([
+    'config: defaults.remediation.maxRemediationsPerHour (from FLINKOPS_REMEDIATION_MAX_PER_HOUR): must allow at least 1',
+  ]);
+  expect(problems(() => loadCliSettings({ env: { FLINKOPS_REMEDIATION_HA_RECOVERY_TIMEOUT: 'soon' } }))[0]).toMatch(/^config: defaults\.remediation\.haRecoveryTimeout \(from FLINKOPS_REMEDIATION_HA_RECOVERY_TIMEOUT\): /);
 });
 
 test('every environment variable maps to a field of the configuration file', () => {

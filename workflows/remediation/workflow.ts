@@ -4,6 +4,7 @@ import { failureMessage, polling, quickActivities, QUICK, withSummary } from '..
 import { recordRemediation } from '../metrics';
 import type { ClusterHealthSnapshot } from '../model/cluster-health';
 import { formatDuration } from '../model/durations';
+import { PROGRESS_QUERIES } from '../model/progress-queries';
 import { clusterKey, describeVersion, type ClusterRef } from '../model/target';
 import { actionTarget, describeAction, diagnose, escalationFingerprint, isDestructive, type Diagnosis, type RemediationAction, type TakenAction } from './diagnose';
 import { parseRemediationRequest, type RemediationRequest, type RemediationRequestInput } from './request';
@@ -47,7 +48,7 @@ export interface RemediationProgress {
   history: { step: string; at: number; message: string }[];
 }
 
-export const getRemediationProgressQuery = defineQuery<RemediationProgress>('getRemediationProgress');
+export const getRemediationProgressQuery = defineQuery<RemediationProgress>(PROGRESS_QUERIES.remediationWorkflow);
 
 /** The observation reads Kubernetes and, with several JobManagers, asks the REST API several times. */
 const OBSERVE: ActivityOptions = { ...QUICK, startToCloseTimeout: '3 minutes' };

@@ -3,6 +3,7 @@ import type { RecordIdentity } from '../../activities/records';
 import type { DisposalResult } from '../../activities/savepoints';
 import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { formatDuration } from '../model/durations';
+import { PROGRESS_QUERIES } from '../model/progress-queries';
 import { lockScopeFor } from '../model/locks';
 import { jobKeyFor } from '../model/target';
 import type { SavepointEntry } from '../model/record';
@@ -27,7 +28,7 @@ export interface SavepointProgress {
   history: { step: string; at: number; message: string }[];
 }
 
-export const getSavepointProgressQuery = defineQuery<SavepointProgress>('getSavepointProgress');
+export const getSavepointProgressQuery = defineQuery<SavepointProgress>(PROGRESS_QUERIES.savepointWorkflow);
 
 /**
  * One savepoint of a running job (it keeps running): preflight (skip when the job is not running, another flinkops

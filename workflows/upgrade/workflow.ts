@@ -16,6 +16,7 @@ import type { PreparedVersion } from '../../activities/targets/adapter';
 import type { VerifyResult } from '../../activities/verify';
 import { failureMessage, polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { formatDuration } from '../model/durations';
+import { PROGRESS_QUERIES } from '../model/progress-queries';
 import { lockScopeFor } from '../model/locks';
 import type { JobSnapshot } from '../model/snapshot';
 import { describeVersion, type VersionSpec } from '../model/target';
@@ -56,7 +57,7 @@ export interface UpgradeResult {
   verification?: string;
 }
 
-export const getUpgradeProgressQuery = defineQuery<UpgradeProgress>('getUpgradeProgress');
+export const getUpgradeProgressQuery = defineQuery<UpgradeProgress>(PROGRESS_QUERIES.upgradeWorkflow);
 export const approveUpgradeUpdate = defineUpdate<string, [{ by: string; comment?: string }]>('approveUpgrade');
 export const abortUpgradeUpdate = defineUpdate<string, [{ by: string; reason?: string }]>('abortUpgrade');
 
