@@ -57,6 +57,17 @@ const codes = (d: Diagnosis) => d.findings.filter((f) => f.severity !== 'info').
 const plan = (d: Diagnosis) => d.plan.map((a) => a.kind);
 
 describe('healthy clusters', () => {
+  test('an application cluster without HA: healthy, with the risk named; with HA or as a session cluster: not named', () => {
+    const application = snapshot({ kind: 'application', knownJobs: [] });
+    const allCodes = (d: Diagnosis) => d.findings.map((f) => f.code);
+    const withoutHa = diagnose(application, context());
+    expect(withoutHa.status).toBe('healthy');
+    expect(plan(withoutHa)).toEqual([]);
+    expect(withoutHa.findings.find((f) => f.code === 'application-without-ha')?.reason).toMatch(/JobManager restarts.*progress since is lost.*turn on Kubernetes HA/);
+    expect(allCodes(diagnose({ ...application, ha: HA }, context()))).not.toContain('application-without-ha');
+    expect(allCodes(diagnose(snapshot(), context()))).not.toContain('application-without-ha');
+  });
+
   test('one ready JobManager without HA and the known job RUNNING: nothing to do', () => {
     const d = diagnose(snapshot(), context());
     expect(d.status).toBe('healthy');

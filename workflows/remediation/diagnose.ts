@@ -26,6 +26,7 @@ export type FindingCode =
   | 'ha-leader-stale'
   | 'ha-leader-elected'
   | 'ha-leader-not-observed'
+  | 'application-without-ha'
   | 'jobs-not-observable'
   | 'job-running'
   | 'job-recovering'
@@ -228,6 +229,17 @@ export function diagnose(snapshot: ClusterHealthSnapshot, context: DiagnoseConte
       severity: 'info',
       subject: snapshot.ha.configured ?? snapshot.ha.mode,
       reason: `${snapshot.ha.mode} high availability (${snapshot.ha.configured}): flinkops does not read its leader, it relies on the REST API`,
+      action: { kind: 'none' },
+    });
+  } else if (snapshot.kind === 'application') {
+    // The JobManager runs the job from its Deployment's arguments: a restart silently goes back to that savepoint.
+    // A standing risk, not a problem now: it must not make every health check of the cluster "unhealthy".
+    add({
+      code: 'application-without-ha',
+      severity: 'info',
+      subject: jm.name,
+      reason:
+        'application cluster without high availability: when its JobManager restarts, Flink starts the job again from the savepoint in the Deployment (or without state) and the progress since is lost; flinkops does not repair that, turn on Kubernetes HA',
       action: { kind: 'none' },
     });
   }
