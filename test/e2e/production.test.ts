@@ -383,8 +383,15 @@ test('SIGTERM lets an in-flight activity finish within the grace period; the upg
   expect(probes).toEqual({ live: 200, ready: 503 });
   expect(await exited).toBe(0);
   expect(Date.now() - signalled).toBeLessThan(60_000);
+  expect(draining.output()).toMatch(/SIGTERM: shutting down; in-flight activities have 1m to finish/);
 
-  // The activity completed on the stopping worker, in its first attempt: nothing was cut off or repeated.
+  h.worker = await startWorker();
+  const result = (await handle.result()) as { outcome: string };
+  expect(result.outcome).toBe('succeeded');
+  await expectStateContinued(job.output, 'v2', 'v1', linesBefore);
+
+  // The activity completed on the stopping worker, in its first attempt: nothing was cut off or repeated. (Read once
+  // the workflow is done: a workflow task the stopping worker left open holds the completion back until it times out.)
   const events = (await handle.fetchHistory()).events!;
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployVersion')!;
   const startedEvent = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled.eventId))!;
@@ -392,12 +399,6 @@ test('SIGTERM lets an in-flight activity finish within the grace period; the upg
   expect(completed).toBeDefined();
   expect(startedEvent.activityTaskStartedEventAttributes!.attempt).toBe(1);
   expect(startedEvent.activityTaskStartedEventAttributes!.identity).toMatch(new RegExp(`^${pid}@`));
-  expect(draining.output()).toMatch(/SIGTERM: shutting down; in-flight activities have 1m to finish/);
-
-  h.worker = await startWorker();
-  const result = (await handle.result()) as { outcome: string };
-  expect(result.outcome).toBe('succeeded');
-  await expectStateContinued(job.output, 'v2', 'v1', linesBefore);
 });
 
 test('past the grace period, SIGTERM cancels the heartbeating activity, and its retry on another worker completes the upgrade', async () => {
