@@ -1,4 +1,5 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId, type WorkflowStartOptions } from '@temporalio/client';
+import type { Workflow } from '@temporalio/common';
 import { formatDuration } from '../workflows/model/durations';
 import { CliError, EXIT } from './exit-codes';
 
@@ -6,6 +7,24 @@ export interface StepReport {
   step: string;
   at: number;
   message: string;
+}
+
+/**
+ * Starts an operation whose workflow id is one per target: while one runs, a second start is refused with
+ * "<what> is already running" and exit code 4.
+ */
+export async function startExclusive<T extends Workflow>(
+  client: Client,
+  workflowType: string,
+  options: WorkflowStartOptions<T> & { workflowId: string },
+  what: string,
+): Promise<WorkflowHandleWithFirstExecutionRunId<T>> {
+  try {
+    return await client.workflow.start<T>(workflowType, options);
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`${what} is already running: workflow ${options.workflowId}`, EXIT.alreadyRunning);
+    throw error;
+  }
 }
 
 /** Failure types the workflows use, and what the CLI makes of them. */

@@ -1,4 +1,4 @@
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleOptions } from '@temporalio/client';
 import { Command } from 'commander';
 import { formatDuration } from '../../workflows/model/durations';
 import { parseClusterRef, type ClusterRef } from '../../workflows/model/target';
@@ -12,7 +12,7 @@ import { operationSearchAttributes } from '../../workflows/search-attributes';
 import type { ConfigFile } from '../../config/schema';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
-import { followWorkflow, workflowFailure } from '../follow';
+import { followWorkflow, startExclusive, workflowFailure } from '../follow';
 import { duration, integer } from './savepoint';
 
 interface LimitOptions {
@@ -123,21 +123,19 @@ export function remediateCommand(context: CliContext): Command {
       const input = remediationInput(arg, options, { mode: 'remediate', dryRun: options.dryRun ?? false, trigger: 'manual' }, context.defaults().remediation);
       const { client, settings, print } = await context.connect();
       const workflowId = remediationWorkflowId(input.cluster);
-      let handle;
-      try {
-        handle = await client.workflow.start<typeof remediationWorkflow>('remediationWorkflow', {
+      const target = `${input.cluster.namespace}/${input.cluster.name}`;
+      const handle = await startExclusive<typeof remediationWorkflow>(
+        client,
+        'remediationWorkflow',
+        {
           taskQueue: settings.taskQueue,
           workflowId,
           args: [input],
           typedSearchAttributes: operationSearchAttributes('remediation', input.cluster),
-          staticSummary: `remediate ${input.cluster.namespace}/${input.cluster.name}${input.dryRun ? ' (dry run)' : ''}`,
-        });
-      } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) {
-          throw new CliError(`a remediation of ${input.cluster.namespace}/${input.cluster.name} is already running: workflow ${workflowId}`, EXIT.alreadyRunning);
-        }
-        throw error;
-      }
+          staticSummary: `remediate ${target}${input.dryRun ? ' (dry run)' : ''}`,
+        },
+        `a remediation of ${target}`,
+      );
       if (!options.wait) {
         print(options.json ? JSON.stringify({ workflowId }) : workflowId);
         return;

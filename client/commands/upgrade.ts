@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { type Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { parseClusterRef, type ClusterRef, type VersionSpec } from '../../workflows/model/target';
 import { PROGRESS_QUERIES } from '../../workflows/model/progress-queries';
@@ -7,7 +7,7 @@ import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
 import { parseUpgradeRequest, type UpgradeRequest } from '../../workflows/upgrade/request';
 import type { UpgradeProgress, UpgradeResult, upgradeWorkflow } from '../../workflows/upgrade/workflow';
 import { CliError, EXIT } from '../exit-codes';
-import { followWorkflow } from '../follow';
+import { followWorkflow, startExclusive } from '../follow';
 import type { CliContext } from '../context';
 import type { ConfigFile } from '../../config/schema';
 
@@ -74,21 +74,19 @@ export function upgradeCommand(context: CliContext): Command {
       const request = buildRequest(clusterArg, options, context.defaults().upgrade);
       const { client, settings, print } = await context.connect();
       const workflowId = upgradeWorkflowId(request.cluster, request.job);
-      let handle;
-      try {
-        handle = await client.workflow.start<typeof upgradeWorkflow>('upgradeWorkflow', {
+      const target = `${request.cluster.namespace}/${request.cluster.name}${request.job ? ` job ${request.job}` : ''}`;
+      const handle = await startExclusive<typeof upgradeWorkflow>(
+        client,
+        'upgradeWorkflow',
+        {
           taskQueue: settings.taskQueue,
           workflowId,
           args: [request],
           typedSearchAttributes: operationSearchAttributes('upgrade', request.cluster, request.job),
-          staticSummary: `upgrade ${request.cluster.namespace}/${request.cluster.name}${request.job ? ` job ${request.job}` : ''} to ${versionText(request.to)}${request.dryRun ? ' (dry run)' : ''}`,
-        });
-      } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) {
-          throw new CliError(`an upgrade of ${request.cluster.namespace}/${request.cluster.name}${request.job ? ` job ${request.job}` : ''} is already running: workflow ${workflowId}`, EXIT.alreadyRunning);
-        }
-        throw error;
-      }
+          staticSummary: `upgrade ${target} to ${versionText(request.to)}${request.dryRun ? ' (dry run)' : ''}`,
+        },
+        `an upgrade of ${target}`,
+      );
       if (!options.wait) {
         print(options.json ? JSON.stringify({ workflowId }) : workflowId);
         return;

@@ -7,6 +7,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type Configuration, type HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
+import type { temporal as proto } from '@temporalio/proto';
 import { FlinkRestClient } from '../../activities/flink/rest-client';
 import { flinkTransport } from '../../activities/flink/transport';
 import { loadWorkerSettings } from '../../config/load';
@@ -355,17 +356,31 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
   });
 });
 
-test('SIGTERM lets an in-flight activity finish within the grace period; the upgrade goes on after a restart', async () => {
+type PendingActivity = proto.api.workflow.v1.IPendingActivityInfo;
+
+/**
+ * Replaces the worker with one started with `workerEnv`, starts an upgrade to `version` and waits until its
+ * deployVersion activity is where `reached` says.
+ */
+async function upgradeUntilDeploy(workerEnv: NodeJS.ProcessEnv, version: 'v1' | 'v2', reached: { description: string; test: (activity: PendingActivity) => unknown }) {
   await h.worker!.stop();
-  const draining = await startWorker({ FLINKOPS_TEST_FAILPOINTS: 'redeploy.afterSubmit=8000', FLINKOPS_SHUTDOWN_GRACE_TIME: '60s' });
-  h.worker = draining;
+  const worker = await startWorker(workerEnv);
+  h.worker = worker;
   const linesBefore = lineCount(job.output);
-  const started = await cli(['upgrade', `${h.namespace}/flink`, '--job', 'counter', '--jar', fixtureJar('v1'), '--rest-url', proxy.url, '--stability-window', '3s', '--no-wait', '--json']);
+  const started = await cli(['upgrade', `${h.namespace}/flink`, '--job', 'counter', '--jar', fixtureJar(version), '--rest-url', proxy.url, '--stability-window', '3s', '--no-wait', '--json']);
   expect(started.code).toBe(0);
   const handle = temporal.workflow.getHandle((JSON.parse(started.stdout) as { workflowId: string }).workflowId);
-  await waitFor(async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'deployVersion' && a.lastStartedTime), {
+  await waitFor(async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'deployVersion' && reached.test(a)), {
     timeoutMs: 120_000,
+    description: reached.description,
+  });
+  return { worker, handle, linesBefore };
+}
+
+test('SIGTERM lets an in-flight activity finish within the grace period; the upgrade goes on after a restart', async () => {
+  const { worker: draining, handle, linesBefore } = await upgradeUntilDeploy({ FLINKOPS_TEST_FAILPOINTS: 'redeploy.afterSubmit=8000', FLINKOPS_SHUTDOWN_GRACE_TIME: '60s' }, 'v1', {
     description: 'deployVersion to start',
+    test: (a) => a.lastStartedTime,
   });
 
   const pid = draining.process.pid!;
@@ -402,16 +417,9 @@ test('SIGTERM lets an in-flight activity finish within the grace period; the upg
 });
 
 test('past the grace period, SIGTERM cancels the heartbeating activity, and its retry on another worker completes the upgrade', async () => {
-  await h.worker!.stop();
-  const stopping = await startWorker({ FLINKOPS_TEST_FAILPOINTS: 'redeploy.afterSubmit=60000', FLINKOPS_SHUTDOWN_GRACE_TIME: '2s' });
-  h.worker = stopping;
-  const linesBefore = lineCount(job.output);
-  const started = await cli(['upgrade', `${h.namespace}/flink`, '--job', 'counter', '--jar', fixtureJar('v2'), '--rest-url', proxy.url, '--stability-window', '3s', '--no-wait', '--json']);
-  expect(started.code).toBe(0);
-  const handle = temporal.workflow.getHandle((JSON.parse(started.stdout) as { workflowId: string }).workflowId);
-  await waitFor(async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'deployVersion' && a.heartbeatDetails), {
-    timeoutMs: 120_000,
+  const { worker: stopping, handle, linesBefore } = await upgradeUntilDeploy({ FLINKOPS_TEST_FAILPOINTS: 'redeploy.afterSubmit=60000', FLINKOPS_SHUTDOWN_GRACE_TIME: '2s' }, 'v2', {
     description: 'deployVersion to reach its failpoint',
+    test: (a) => a.heartbeatDetails,
   });
   const exited = new Promise<number | null>((resolve) => stopping.process.once('exit', (code) => resolve(code)));
   const signalled = Date.now();

@@ -1,10 +1,11 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, setCurrentDetails, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { RecordIdentity } from '../../activities/records';
 import { failureMessage, polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { recordRemediation } from '../metrics';
 import type { ClusterHealthSnapshot } from '../model/cluster-health';
 import { formatDuration } from '../model/durations';
 import { PROGRESS_QUERIES } from '../model/progress-queries';
+import { reportStep } from '../progress';
 import { clusterKey, describeVersion, type ClusterRef } from '../model/target';
 import { actionTarget, describeAction, diagnose, escalationFingerprint, isDestructive, type Diagnosis, type RemediationAction, type TakenAction } from './diagnose';
 import { parseRemediationRequest, type RemediationRequest, type RemediationRequestInput } from './request';
@@ -436,11 +437,6 @@ class Remediation {
   }
 
   private step(step: string, message: string): void {
-    const now = Date.now();
-    this.progress.step = step;
-    this.progress.message = message;
-    this.progress.history.push({ step, at: now, message });
-    setCurrentDetails(`**${step}**: ${message}`);
-    log.info(`remediation ${step}: ${message}`);
+    reportStep(this.progress, 'remediation', step, message);
   }
 }

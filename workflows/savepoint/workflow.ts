@@ -1,9 +1,10 @@
-import { ApplicationFailure, CancellationScope, defineQuery, log, setCurrentDetails, setHandler, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, setHandler, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { RecordIdentity } from '../../activities/records';
 import type { DisposalResult } from '../../activities/savepoints';
 import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { formatDuration } from '../model/durations';
 import { PROGRESS_QUERIES } from '../model/progress-queries';
+import { reportStep } from '../progress';
 import { lockScopeFor } from '../model/locks';
 import { jobKeyFor } from '../model/target';
 import type { SavepointEntry } from '../model/record';
@@ -156,10 +157,6 @@ class SavepointRun {
   }
 
   private step(step: string, message: string): void {
-    this.progress.step = step;
-    this.progress.message = message;
-    this.progress.history.push({ step, at: Date.now(), message });
-    setCurrentDetails(`**${step}**: ${message}`);
-    log.info(`savepoint ${step}: ${message}`);
+    reportStep(this.progress, 'savepoint', step, message);
   }
 }

@@ -5,8 +5,6 @@ import {
   defineQuery,
   defineUpdate,
   isCancellation,
-  log,
-  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   uuid4,
@@ -17,6 +15,7 @@ import type { VerifyResult } from '../../activities/verify';
 import { failureMessage, polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { formatDuration } from '../model/durations';
 import { PROGRESS_QUERIES } from '../model/progress-queries';
+import { reportStep } from '../progress';
 import { lockScopeFor } from '../model/locks';
 import type { JobSnapshot } from '../model/snapshot';
 import { describeVersion, type VersionSpec } from '../model/target';
@@ -438,13 +437,7 @@ class Upgrade {
   }
 
   private step(step: UpgradeStep, message: string): void {
-    const now = Date.now();
-    this.progress.step = step;
-    this.progress.message = message;
-    this.progress.stepStartedAt = now;
-    this.progress.history.push({ step, at: now, message });
-    setCurrentDetails(`**${step}**: ${message}`);
-    log.info(`upgrade ${step}: ${message}`);
+    this.progress.stepStartedAt = reportStep(this.progress, 'upgrade', step, message);
   }
 }
 
