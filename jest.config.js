@@ -1,6 +1,6 @@
-// Unit tests run in parallel and need nothing but Node. End-to-end tests share one local stack (Temporal dev
-// server, Flink session cluster, Kubernetes control plane) that globalSetup starts and globalTeardown stops,
-// so they run in band.
+// Unit tests run in parallel and need nothing but Node. Workflow tests run workflows against stub activities, each
+// file on its own time-skipping test server. End-to-end tests share one local stack (Temporal dev server, Flink
+// session cluster, Kubernetes control plane) that globalSetup starts and globalTeardown stops, so they run in band.
 const swc = [
   '@swc/jest',
   { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' }, sourceMaps: 'inline' },
@@ -19,6 +19,9 @@ const shared = {
 module.exports = {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // Workflow tests with stub activities on Temporal's time-skipping test server (test/support/time-skipping.ts),
+    // one server per file; no shared stack.
+    { ...shared, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'] },
     {
       ...shared,
       displayName: 'e2e',

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything flinkops' local stack and tests need, from the package registries only:
 #   npm packages, the Temporal CLI, the Kubernetes control plane and a Compose file checker (built from the Go module proxy),
-#   Flink distributions (PyPI: apache-flink-libraries), the fixture jobs (Maven Central), then builds the project.
+#   Flink distributions (PyPI: apache-flink-libraries), the fixture jobs and Temporal's time-skipping test server
+#   (Maven Central), then builds the project.
 # Every step is cached (FLINKOPS_CACHE_DIR, default ~/.cache/flinkops); a second run takes seconds.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${FLINKOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flinkops}"
 temporal_cli_version="1.5.1"
+temporal_test_server_version="1.31.0"
 flink_versions=(1.20.5 2.2.1)
 mkdir -p "$cache/bin" "$cache/flink"
 
@@ -44,6 +46,53 @@ temporal_cli() {
   local gobin; gobin="$(mktemp -d)"
   GOBIN="$gobin" go install "github.com/temporalio/cli/cmd/temporal@v$temporal_cli_version"
   mv "$gobin/temporal" "$target"; rm -rf "$gobin"
+}
+
+temporal_test_server() {
+  # Temporal's time-skipping test server (TestWorkflowEnvironment.createTimeSkipping, test/support/time-skipping.ts):
+  # the SDK downloads it from a host that is unreachable here, so resolve io.temporal:temporal-test-server and its
+  # dependencies from Maven Central instead. The SDK runs `<executable> <port> [extraArgs...]`, waits at most 5 s for
+  # the port and stops it with SIGKILL, hence `exec` (a killed shell would leave the JVM behind).
+  local target="$cache/temporal-test-server/$temporal_test_server_version" wrapper="$cache/bin/temporal-test-server"
+  if [[ ! -f "$target/temporal-test-server-$temporal_test_server_version.jar" ]]; then
+    local project; project="$(mktemp -d)"
+    cat > "$project/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>flinkops.setup</groupId>
+  <artifactId>temporal-test-server</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>io.temporal</groupId>
+      <artifactId>temporal-test-server</artifactId>
+      <version>$temporal_test_server_version</version>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-dependency-plugin</artifactId>
+        <version>3.8.1</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+EOF
+    rm -rf "$target.partial"
+    mvn -B -q -Dstyle.color=never -f "$project/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$target.partial"
+    rm -rf "$project" "$target"; mv "$target.partial" "$target"
+  fi
+  local classpath; classpath="$(printf '%q' "$target/*")"
+  cat > "$wrapper.partial" <<EOF
+#!/usr/bin/env bash
+# Written by scripts/setup.sh: Temporal's time-skipping test server $temporal_test_server_version (Maven Central).
+exec java -cp $classpath io.temporal.testserver.TestServer "\$@"
+EOF
+  chmod +x "$wrapper.partial"; mv "$wrapper.partial" "$wrapper"
 }
 
 kube_control_plane() {
@@ -114,5 +163,6 @@ step flink-distributions flink_distributions
 step fixture-jobs fixture_jobs
 step kube-control-plane kube_control_plane
 step compose-check compose_check
+step temporal-test-server temporal_test_server
 step build build_project
 echo "setup: done in $((SECONDS - started))s (cache: $cache)"
