@@ -1,5 +1,6 @@
-import type { FlinkRestClient } from './flink/rest-client';
+import type { ActivityContext } from './context';
 import type { ClusterOverview, JobOverview } from './flink/schemas';
+import { checkRestUrl } from './policy';
 
 export interface ClusterInfo {
   restUrl: string;
@@ -7,13 +8,14 @@ export interface ClusterInfo {
   jobs: JobOverview[];
 }
 
-/** Read-only: what a Flink cluster reports about itself and its jobs. */
-export function createClusterInfoActivities(flinkClient: (restUrl: string) => FlinkRestClient) {
+/** Read-only: what a Flink cluster reports about itself and its jobs, at a URL the worker's policy allows. */
+export function createClusterInfoActivities(ctx: ActivityContext) {
   return {
     async describeFlinkCluster(restUrl: string): Promise<ClusterInfo> {
-      const client = flinkClient(restUrl);
+      const url = await checkRestUrl(restUrl, ctx.settings.flink.restUrlOverride);
+      const client = ctx.flinkClient(url, 'override');
       const [overview, jobs] = await Promise.all([client.overview(), client.listJobs()]);
-      return { restUrl, overview, jobs };
+      return { restUrl: url, overview, jobs };
     },
   };
 }

@@ -1,42 +1,36 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { WorkerSettings } from '../config/worker';
 import type { ClusterRef } from '../workflows/model/target';
 import type { FailpointName } from './failpoints';
-import type { FlinkRestClient } from './flink/rest-client';
+import type { FlinkClientFactory } from './flink/transport';
 import type { KubeClients } from './kube/clients';
 import { OperationLocks } from './locks/operation-lock';
+import { PolicyRefusal } from './policy';
 import { JobRecordStore } from './records/job-records';
-import type { TargetAdapter } from './targets/adapter';
-import { ApplicationAdapter } from './targets/application';
-import { serviceRestUrl } from './targets/endpoint';
-import { resolveCluster, type ResolvedCluster } from './targets/resolve';
-import { SessionJobAdapter } from './targets/session-job';
+import { openTarget, type FlinkTarget } from './targets/seam';
 
 /** Everything activities use from the outside world. Tests build one around the local stack or fakes. */
 export interface ActivityContext {
   settings: WorkerSettings;
   kube: KubeClients;
-  flinkClient: (baseUrl: string) => FlinkRestClient;
+  flinkClient: FlinkClientFactory;
   failpoints: Partial<Record<FailpointName, number>>;
   /** Whether a workflow is still running; by default asked of Temporal through the worker's client. */
   isWorkflowRunning?: (workflowId: string) => Promise<boolean>;
 }
 
-export interface ConnectedTarget {
-  cluster: ResolvedCluster;
-  restUrl: string;
-  flink: FlinkRestClient;
-  adapter: TargetAdapter;
-}
-
-/** Finds the cluster in Kubernetes and its REST endpoint (or uses the explicit override). */
-export async function connectTarget(ctx: ActivityContext, ref: ClusterRef, restUrlOverride?: string): Promise<ConnectedTarget | { problem: string }> {
-  const cluster = await resolveCluster(ctx.kube, ref);
-  if ('problem' in cluster) return cluster;
-  const restUrl = restUrlOverride ?? serviceRestUrl(cluster.restService, cluster.restPort, ctx.settings.flink);
-  const flink = ctx.flinkClient(restUrl);
-  const adapter = cluster.kind === 'application' ? new ApplicationAdapter(ctx.kube, cluster, ctx.failpoints) : new SessionJobAdapter(flink, ctx.failpoints);
-  return { cluster, restUrl, flink, adapter };
+/** The target an operation works on, found again by each activity (a refused --rest-url never gets here: preflight refuses it). */
+export async function requireTarget(ctx: ActivityContext, cluster: ClusterRef, restUrl?: string): Promise<FlinkTarget> {
+  let target: FlinkTarget | { problem: string };
+  try {
+    target = await openTarget(ctx, { cluster, restUrl });
+  } catch (error) {
+    if (error instanceof PolicyRefusal) throw ApplicationFailure.nonRetryable(error.message, 'PolicyRefused');
+    throw error;
+  }
+  if ('problem' in target) throw ApplicationFailure.retryable(target.problem, 'TargetUnavailable');
+  return target;
 }
 
 export function jobRecords(ctx: ActivityContext): JobRecordStore {

@@ -1,8 +1,8 @@
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { heartbeat } from './heartbeat';
 import type { ClusterRef, VersionSpec } from '../workflows/model/target';
-import { connectTarget, type ActivityContext } from './context';
-import type { PreparedVersion, RestoreSpec } from './targets/adapter';
+import { requireTarget, type ActivityContext } from './context';
+import { requireAllowedLocation } from './locations';
+import type { PreparedVersion, RestoreSpec } from './targets/seam';
 
 export interface DeployVersionRequest {
   cluster: ClusterRef;
@@ -14,33 +14,30 @@ export interface DeployVersionRequest {
   timeoutMs: number;
 }
 
-/** Deploys a version through the cluster's adapter; idempotent for the same request (same job id). */
+/** Deploys a version through the target's seam; idempotent for the same request (same job id). */
 export function createDeployActivities(ctx: ActivityContext) {
-  const connect = async (cluster: ClusterRef, restUrl?: string) => {
-    const target = await connectTarget(ctx, cluster, restUrl);
-    if ('problem' in target) throw ApplicationFailure.retryable(target.problem, 'TargetUnavailable');
-    return target;
-  };
   return {
     /** Ahead of the stop: whatever can be done while the old job still runs (e.g. uploading the jar). */
     async prepareVersion(request: { cluster: ClusterRef; restUrl?: string; version: VersionSpec }): Promise<PreparedVersion> {
-      return (await connect(request.cluster, request.restUrl)).adapter.prepare(request.version);
+      return (await requireTarget(ctx, request.cluster, request.restUrl)).prepare(request.version);
     },
 
     /** Undoes prepareVersion when the version is not deployed after all (best effort). */
     async discardPreparedVersion(request: { cluster: ClusterRef; restUrl?: string; prepared: PreparedVersion }): Promise<void> {
-      await (await connect(request.cluster, request.restUrl)).adapter.discard(request.prepared);
+      await (await requireTarget(ctx, request.cluster, request.restUrl)).discard(request.prepared);
     },
 
     async deployVersion(request: DeployVersionRequest): Promise<void> {
-      const target = await connect(request.cluster, request.restUrl);
-      await target.adapter.deploy({
+      const target = await requireTarget(ctx, request.cluster, request.restUrl);
+      // A restore point may come from a record anyone with edit rights can change: it must be an allowed location.
+      const path = request.restore.path === undefined ? undefined : await requireAllowedLocation(ctx, target, request.restore.path, 'restore point');
+      await target.deploy({
         version: request.version,
         prepared: request.prepared,
-        restore: request.restore,
+        restore: { ...request.restore, path },
         jobId: request.jobId,
         timeoutMs: request.timeoutMs,
-        heartbeat: (progress) => Context.current().heartbeat(progress),
+        heartbeat: (progress) => heartbeat(progress),
       });
     },
   };

@@ -1,4 +1,5 @@
-import { Context, sleep } from '@temporalio/activity';
+import { sleep } from '@temporalio/activity';
+import { heartbeat } from './heartbeat';
 
 /**
  * Test-only pauses at chosen points of activities, so end-to-end tests can kill the worker at exactly that
@@ -22,7 +23,7 @@ export async function failpoint(delays: Partial<Record<FailpointName, number>>, 
   if (!delay) return;
   const until = Date.now() + delay;
   while (Date.now() < until) {
-    Context.current().heartbeat(`failpoint ${name}`);
+    heartbeat(`failpoint ${name}`);
     await sleep(Math.min(1_000, until - Date.now()));
   }
 }

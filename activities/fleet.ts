@@ -1,5 +1,6 @@
 import type { ClusterRef, TargetKind } from '../workflows/model/target';
-import { connectTarget, type ActivityContext } from './context';
+import type { ActivityContext } from './context';
+import { openTarget } from './targets/seam';
 import { TERMINAL_JOB_STATES } from './flink/schemas';
 import { COMPONENT_LABEL } from './targets/resolve';
 
@@ -22,20 +23,20 @@ export function createFleetActivities(ctx: ActivityContext) {
       const problems: string[] = [];
       for (const deployment of deployments.items) {
         const cluster = { namespace: deployment.metadata!.namespace!, name: deployment.metadata!.name! };
-        const target = await connectTarget(ctx, cluster);
+        const target = await openTarget(ctx, { cluster });
         if ('problem' in target) {
           problems.push(`${cluster.namespace}/${cluster.name}: ${target.problem}`);
           continue;
         }
         try {
           const jobs = (await target.flink.listJobs()).filter((j) => !TERMINAL_JOB_STATES.includes(j.state));
-          if (target.cluster.kind === 'application') {
-            targets.push({ cluster, kind: 'application' });
+          if (target.singleJob) {
+            targets.push({ cluster, kind: target.kind });
             continue;
           }
           for (const job of jobs) {
             const unique = jobs.filter((j) => j.name === job.name).length === 1;
-            targets.push({ cluster, kind: 'session-job', job: unique ? job.name : job.jid });
+            targets.push({ cluster, kind: target.kind, job: unique ? job.name : job.jid });
           }
         } catch (error) {
           problems.push(`${cluster.namespace}/${cluster.name}: ${(error as Error).message}`);

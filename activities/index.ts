@@ -4,14 +4,14 @@ import type { ActivityContext } from './context';
 import { createDeployActivities } from './deploy';
 import { createFleetActivities } from './fleet';
 import { failpointDelays } from './failpoints';
-import { FlinkRestClient } from './flink/rest-client';
-import { flinkTransport } from './flink/transport';
+import { flinkClientFactory } from './flink/transport';
 import { createJobControlActivities } from './job-control';
 import { kubeClients } from './kube/clients';
 import { createLockActivities } from './locks';
 import { createObserveActivities } from './observe';
 import { createRecordActivities } from './records';
 import { createRemediationActivities } from './remediation';
+import { createSavepointRunActivities } from './savepoint-run';
 import { createSavepointActivities } from './savepoints';
 import { createVerifyActivities } from './verify';
 
@@ -19,18 +19,17 @@ export type { ActivityContext } from './context';
 
 /** The worker's real dependencies: Kubernetes from the kubeconfig (or in-cluster), Flink over HTTP. */
 export function defaultActivityContext(settings: WorkerSettings): ActivityContext {
-  const transport = flinkTransport(settings.flink);
   return {
     settings,
     kube: kubeClients(settings.kube.kubeconfig),
-    flinkClient: (baseUrl) => new FlinkRestClient({ baseUrl, ...transport }),
+    flinkClient: flinkClientFactory(settings.flink),
     failpoints: failpointDelays(),
   };
 }
 
 export function createActivities(ctx: ActivityContext) {
   return {
-    ...createClusterInfoActivities(ctx.flinkClient),
+    ...createClusterInfoActivities(ctx),
     ...createObserveActivities(ctx),
     ...createJobControlActivities(ctx),
     ...createDeployActivities(ctx),
@@ -38,6 +37,7 @@ export function createActivities(ctx: ActivityContext) {
     ...createRecordActivities(ctx),
     ...createLockActivities(ctx),
     ...createSavepointActivities(ctx),
+    ...createSavepointRunActivities(ctx),
     ...createFleetActivities(ctx),
     ...createRemediationActivities(ctx),
   };

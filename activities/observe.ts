@@ -1,22 +1,25 @@
-import { lockScopeFor } from '../workflows/model/locks';
-import type { UpgradePolicy } from '../workflows/upgrade/decide';
+import { formatDuration } from '../workflows/model/durations';
 import type { JobRecord } from '../workflows/model/record';
 import type { JobSnapshot, TargetSnapshot } from '../workflows/model/snapshot';
 import { JOB_ID_PATTERN, jobKeyFor, type ClusterRef } from '../workflows/model/target';
-import { connectTarget, jobRecords, operationLocks, type ActivityContext } from './context';
+import type { UpgradePolicy } from '../workflows/upgrade/decide';
+import { requireTarget, jobRecords, operationLocks, type ActivityContext } from './context';
 import { FlinkRestError } from './flink/rest-client';
-import { snapshotJob } from './flink/job-snapshot';
 import type { JobOverview } from './flink/schemas';
 import { TERMINAL_JOB_STATES } from './flink/schemas';
-import { isReadableFile } from './targets/session-job';
+import { checkJar, PolicyRefusal } from './policy';
+import { openTarget, type FlinkTarget } from './targets/seam';
 
 export interface ObserveRequest {
   cluster: ClusterRef;
-  /** A job id or name; required for session clusters, optional for application clusters. */
+  /** A job id or name; required for session clusters, optional for single-job targets. */
   job?: string;
   restUrl?: string;
-  /** A jar the worker will need to read (the new version of a session job). */
+  /** A jar the worker will need to read (the new version of a session job): checked against the jar policy. */
   jarPath?: string;
+  /** For the kind's upgrade checks and the plan's wording. */
+  mode?: 'savepoint' | 'last-state' | 'stateless';
+  deployTimeoutMs?: number;
 }
 
 /** Read-only: the cluster, the job, flinkops' record of it and whoever holds its lock. */
@@ -28,15 +31,41 @@ export function createObserveActivities(ctx: ActivityContext) {
       return { allowedSavepointPrefixes: ctx.settings.savepoints.allowedPrefixes };
     },
 
+    /**
+     * A real answer that refuses (no such cluster, a refused input, no such job) is in the snapshot; an observation
+     * that could not be made (Flink or Kubernetes not answering) throws, and the activity is retried.
+     */
     async observeTarget(request: ObserveRequest): Promise<TargetSnapshot> {
-      const snapshot: TargetSnapshot = { cluster: request.cluster, observedAt: Date.now(), clusterConfig: {}, taskManagers: [] };
-      const target = await connectTarget(ctx, request.cluster, request.restUrl);
+      const snapshot: TargetSnapshot = {
+        cluster: request.cluster,
+        observedAt: Date.now(),
+        allowedSavepointPrefixes: ctx.settings.savepoints.allowedPrefixes,
+        clusterConfig: {},
+        taskManagers: [],
+      };
+      const refusals: { field: string; problem: string }[] = [];
+      let target: FlinkTarget | { problem: string };
+      try {
+        target = await openTarget(ctx, { cluster: request.cluster, restUrl: request.restUrl });
+      } catch (error) {
+        if (!(error instanceof PolicyRefusal)) throw error;
+        return { ...snapshot, refusals: [{ field: error.field, problem: error.problem }] };
+      }
       if ('problem' in target) return { ...snapshot, problem: target.problem };
+      if (request.jarPath) {
+        await checkJar(request.jarPath, ctx.settings.jars).catch((error: unknown) => {
+          if (!(error instanceof PolicyRefusal)) throw error;
+          snapshot.jarProblem = error.problem;
+          refusals.push({ field: error.field, problem: error.problem });
+        });
+      }
       const { cluster, flink } = target;
       // However the user named it (release or Deployment), records and locks are keyed by the JobManager Deployment.
       snapshot.cluster = cluster.id;
-      snapshot.kind = cluster.kind;
+      snapshot.kind = target.kind;
+      snapshot.versionKind = target.versionKind;
       snapshot.restUrl = target.restUrl;
+      snapshot.deployStep = target.describeDeploy(formatDuration(request.deployTimeoutMs ?? 300_000));
       snapshot.jobManager = {
         deployment: cluster.jobManager.metadata!.name!,
         container: cluster.jobManagerContainer.name,
@@ -49,43 +78,44 @@ export function createObserveActivities(ctx: ActivityContext) {
         const container = d.spec?.template.spec?.containers[0];
         return { deployment: d.metadata!.name!, container: container?.name ?? '', image: container?.image ?? '', args: container?.args ?? [] };
       });
-      if (request.jarPath) snapshot.jarReadable = await isReadableFile(request.jarPath);
+      if (refusals.length > 0) snapshot.refusals = refusals;
 
-      let jobs: JobOverview[];
-      try {
-        const [overview, config, list] = await Promise.all([flink.overview(), flink.jobManagerConfig(), flink.listJobs()]);
-        snapshot.flinkVersion = overview['flink-version'];
-        snapshot.clusterConfig = {
-          savepointDir: config['execution.checkpointing.savepoint-dir'] ?? config['state.savepoints.dir'],
-          highAvailability: config['high-availability.type'] ?? config['high-availability'],
-          shutdownOnApplicationFinish: config['execution.shutdown-on-application-finish'] === undefined ? undefined : config['execution.shutdown-on-application-finish'] === 'true',
-        };
-        jobs = list;
-      } catch (error) {
-        if (error instanceof FlinkRestError) return { ...snapshot, problem: `Flink REST API of ${request.cluster.namespace}/${request.cluster.name} at ${target.restUrl} is not answering: ${error.message}` };
-        throw error;
-      }
+      // Flink not answering (after the client's own retries) throws: "unknown", never a refusal.
+      const [overview, config, jobs] = await Promise.all([flink.overview(), flink.jobManagerConfig(), flink.listJobs()]);
+      snapshot.flinkVersion = overview['flink-version'];
+      snapshot.clusterConfig = {
+        savepointDir: config['execution.checkpointing.savepoint-dir'] ?? config['state.savepoints.dir'],
+        checkpointDir: config['execution.checkpointing.dir'] ?? config['state.checkpoints.dir'],
+        highAvailability: config['high-availability.type'] ?? config['high-availability'],
+        shutdownOnApplicationFinish: config['execution.shutdown-on-application-finish'] === undefined ? undefined : config['execution.shutdown-on-application-finish'] === 'true',
+      };
+      const kind = target.upgradeChecks({ config: snapshot.clusterConfig, mode: request.mode ?? 'savepoint' });
+      snapshot.kindChecks = kind.checks;
+      snapshot.kindWarnings = kind.warnings;
 
-      const records = await jobRecords(ctx).list(cluster.id);
-      const found = chooseJob(jobs, records, request.job, cluster.kind === 'application');
+      const { records, invalid } = await jobRecords(ctx).list(cluster.id);
+      if (invalid.length > 0) snapshot.recordProblem = invalid.map((i) => i.message).join('; ');
+      const found = chooseJob(jobs, records, request.job, target.singleJob);
       if ('problem' in found) {
         snapshot.jobProblem = found.problem;
       } else {
-        snapshot.job = await snapshotJob(flink, found.job.jid);
+        snapshot.job = await observeJobFacts(target, found.job.jid);
         snapshot.record = records.find((r) => r.currentJobId === found.job.jid) ?? records.find((r) => r.jobName === found.job.name);
       }
-      snapshot.currentVersion = target.adapter.currentVersion() ?? snapshot.record?.currentVersion;
+      snapshot.currentVersion = target.currentVersion() ?? snapshot.record?.currentVersion;
       const jobKey = snapshot.record?.jobKey ?? (snapshot.job ? jobKeyFor(snapshot.job.name) : undefined);
-      if (jobKey) snapshot.lockHolder = await operationLocks(ctx).holder(lockScopeFor(cluster.kind, cluster.id, jobKey));
+      if (jobKey) {
+        snapshot.lockScope = target.lockScope(jobKey);
+        snapshot.lockHolder = await operationLocks(ctx).holder(snapshot.lockScope);
+      }
       return snapshot;
     },
 
-    /** The job as Flink reports it now (state, tasks, checkpoints, restarts). */
+    /** The job as Flink reports it now (state, tasks, checkpoints, restarts); undefined when Flink does not know it. */
     async observeJob(request: { cluster: ClusterRef; restUrl?: string; jobId: string }): Promise<JobSnapshot | undefined> {
-      const target = await connectTarget(ctx, request.cluster, request.restUrl);
-      if ('problem' in target) throw new Error(target.problem);
+      const target = await requireTarget(ctx, request.cluster, request.restUrl);
       try {
-        return await snapshotJob(target.flink, request.jobId);
+        return await target.jobFacts(request.jobId);
       } catch (error) {
         if (error instanceof FlinkRestError && error.isNotFound) return undefined;
         throw error;
@@ -94,7 +124,17 @@ export function createObserveActivities(ctx: ActivityContext) {
   };
 }
 
-/** The job a request is about: by id, by name, through flinkops' record, or the only job of an application. */
+async function observeJobFacts(target: FlinkTarget, jobId: string): Promise<JobSnapshot | undefined> {
+  try {
+    return await target.jobFacts(jobId);
+  } catch (error) {
+    // Gone between the list and the details: the next observation tells.
+    if (error instanceof FlinkRestError && error.isNotFound) return undefined;
+    throw error;
+  }
+}
+
+/** The job a request is about: by id, by name, through flinkops' record, or the only job of a single-job target. */
 export function chooseJob(jobs: JobOverview[], records: JobRecord[], wanted: string | undefined, singleJobCluster: boolean): { job: JobOverview } | { problem: string } {
   const active = jobs.filter((j) => !TERMINAL_JOB_STATES.includes(j.state));
   if (wanted) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { HISTORY_LIMIT, type HistoryEntry, type JobRecord, type RestorePoint, type SavepointEntry } from '../workflows/model/record';
+import type { HistoryEntry, JobRecord, RestorePoint, SavepointEntry } from '../workflows/model/record';
 import type { ClusterRef, TargetKind, VersionSpec } from '../workflows/model/target';
 import { jobRecords, type ActivityContext } from './context';
 import { apiErrorMessage, microTime } from './kube/clients';
@@ -36,7 +36,7 @@ export interface ClusterEvent {
 /** flinkops' record of each job (ConfigMap), annotations and Kubernetes Events on the cluster. */
 export function createRecordActivities(ctx: ActivityContext) {
   const store = () => jobRecords(ctx);
-  const init = (identity: RecordIdentity) => ({ kind: identity.kind, jobKey: identity.jobKey, jobName: identity.jobName, currentJobId: identity.jobId });
+  const init = recordInit;
 
   return {
     /** Before a job is redeployed from a savepoint: mark it as a restore point, so retention never disposes of it. */
@@ -53,19 +53,7 @@ export function createRecordActivities(ctx: ActivityContext) {
 
     /** The end of an operation: history, the version now running, the last good savepoint; annotations too. */
     async recordOutcome(request: OutcomeRecord): Promise<JobRecord> {
-      const record = await store().update(request.identity.cluster, init(request.identity), (r) => {
-        r.history.push(request.entry);
-        if (r.history.length > HISTORY_LIMIT) r.history.splice(0, r.history.length - HISTORY_LIMIT);
-        if (request.running) {
-          r.currentVersion = request.running.version;
-          r.currentJobId = request.running.jobId;
-        }
-        if (request.goodSavepoint) r.lastGoodSavepoint = request.goodSavepoint;
-      });
-      await annotateJobManager(ctx, request).catch((error: unknown) => {
-        Context.current().log.warn('could not annotate the JobManager Deployment', { error: apiErrorMessage(error) });
-      });
-      return record;
+      return recordOutcome(ctx, request);
     },
 
     async readJobRecord(request: { cluster: ClusterRef; jobKey: string }): Promise<JobRecord | undefined> {
@@ -74,30 +62,55 @@ export function createRecordActivities(ctx: ActivityContext) {
 
     /** A Kubernetes Event on the JobManager Deployment (best effort: an event never fails an operation). */
     async emitClusterEvent(event: ClusterEvent): Promise<void> {
-      try {
-        const cluster = await resolveCluster(ctx.kube, event.cluster);
-        if ('problem' in cluster) return;
-        const deployment = cluster.jobManager.metadata!;
-        await ctx.kube.events.createNamespacedEvent({
-          namespace: event.cluster.namespace,
-          body: {
-            // Named like the kubelet's and controllers' events: <object>.<unique hex suffix>.
-            metadata: { name: `${deployment.name}.${Date.now().toString(16)}${randomBytes(4).toString('hex')}`, namespace: event.cluster.namespace },
-            eventTime: microTime(new Date()),
-            reportingController: 'flinkops.dev/worker',
-            reportingInstance: hostname().slice(0, 128),
-            action: event.action,
-            reason: event.reason,
-            note: event.note.slice(0, 1000),
-            type: event.type,
-            regarding: { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.name, namespace: deployment.namespace, uid: deployment.uid },
-          },
-        });
-      } catch (error) {
-        Context.current().log.warn('could not create a Kubernetes event', { reason: event.reason, error: apiErrorMessage(error) });
-      }
+      await emitClusterEvent(ctx, event);
     },
   };
+}
+
+export function recordInit(identity: RecordIdentity) {
+  return { kind: identity.kind, jobKey: identity.jobKey, jobName: identity.jobName, currentJobId: identity.jobId };
+}
+
+/** History, the version now running and the last good savepoint in the job's record; annotations too. */
+export async function recordOutcome(ctx: ActivityContext, request: OutcomeRecord): Promise<JobRecord> {
+  const record = await jobRecords(ctx).update(request.identity.cluster, recordInit(request.identity), (r) => {
+    r.history.push(request.entry);
+    if (request.running) {
+      r.currentVersion = request.running.version;
+      r.currentJobId = request.running.jobId;
+    }
+    if (request.goodSavepoint) r.lastGoodSavepoint = request.goodSavepoint;
+  });
+  await annotateJobManager(ctx, request).catch((error: unknown) => {
+    Context.current().log.warn('could not annotate the JobManager Deployment', { error: apiErrorMessage(error) });
+  });
+  return record;
+}
+
+/** A Kubernetes Event on the JobManager Deployment (best effort: an event never fails an operation). */
+export async function emitClusterEvent(ctx: ActivityContext, event: ClusterEvent): Promise<void> {
+  try {
+    const cluster = await resolveCluster(ctx.kube, event.cluster);
+    if ('problem' in cluster) return;
+    const deployment = cluster.jobManager.metadata!;
+    await ctx.kube.events.createNamespacedEvent({
+      namespace: event.cluster.namespace,
+      body: {
+        // Named like the kubelet's and controllers' events: <object>.<unique hex suffix>.
+        metadata: { name: `${deployment.name}.${Date.now().toString(16)}${randomBytes(4).toString('hex')}`, namespace: event.cluster.namespace },
+        eventTime: microTime(new Date()),
+        reportingController: 'flinkops.dev/worker',
+        reportingInstance: hostname().slice(0, 128),
+        action: event.action,
+        reason: event.reason,
+        note: event.note.slice(0, 1000),
+        type: event.type,
+        regarding: { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.name, namespace: deployment.namespace, uid: deployment.uid },
+      },
+    });
+  } catch (error) {
+    Context.current().log.warn('could not create a Kubernetes event', { reason: event.reason, error: apiErrorMessage(error) });
+  }
 }
 
 /** Application clusters carry their last good savepoint and flinkops' last operation on the JobManager Deployment. */

@@ -1,11 +1,11 @@
-import { Context, sleep } from '@temporalio/activity';
+import { sleep } from '@temporalio/activity';
 import { formatDuration } from '../workflows/model/durations';
 import { sameLocation } from '../workflows/model/locations';
 import type { JobSnapshot } from '../workflows/model/snapshot';
 import type { ClusterRef } from '../workflows/model/target';
-import { connectTarget, type ActivityContext } from './context';
+import { requireTarget, type ActivityContext } from './context';
 import { FlinkRestError } from './flink/rest-client';
-import { snapshotJob } from './flink/job-snapshot';
+import { heartbeat } from './heartbeat';
 
 export interface VerifyRequest {
   cluster: ClusterRef;
@@ -23,10 +23,17 @@ export type VerifyResult =
   | { verified: false; reason: string; job?: JobSnapshot };
 
 const POLL_MS = 1_000;
+/**
+ * Flink's REST API caches checkpoint statistics (rest.cache.checkpoint-statistics.timeout, web.refresh-interval:
+ * 3 s), so the first answers after a start may predate the restore. Only after this long with all tasks running does
+ * "no restore information" count as an answer.
+ */
+export const RESTORE_INFO_GRACE_MS = 10_000;
 
 /**
  * "It came back with its state", not just "RUNNING": all tasks running, restored from exactly the expected
- * savepoint, a checkpoint completed after the restore, and no restart during the stability window.
+ * savepoint, a checkpoint completed after the restore, and no restart during the stability window. An observation
+ * that failed is "unknown, look again", never a verdict.
  */
 export function createVerifyActivities(ctx: ActivityContext) {
   return {
@@ -39,17 +46,14 @@ export function createVerifyActivities(ctx: ActivityContext) {
       for (;;) {
         let job: JobSnapshot | undefined;
         try {
-          const target = await connectTarget(ctx, request.cluster, request.restUrl);
-          if ('problem' in target) throw new Error(target.problem);
-          job = await snapshotJob(target.flink, request.jobId);
+          job = await (await requireTarget(ctx, request.cluster, request.restUrl)).jobFacts(request.jobId);
         } catch (error) {
-          // A JobManager that is (re)starting or a job not submitted yet: keep looking until the deadline.
-          last = error instanceof FlinkRestError && error.isNotFound ? `job ${request.jobId} not found (yet)` : (error as Error).message;
-          job = undefined;
+          // A JobManager that is (re)starting, a job not submitted yet, an answer lost on the way: look again.
+          last = error instanceof FlinkRestError && error.isNotFound ? `job ${request.jobId} not found (yet)` : `not observed: ${(error as Error).message}`;
         }
         if (job) {
           lastJob = job;
-          const verdict = judge(job, request, { allRunningSince, restartsAtStart });
+          const verdict = judge(job, request, { allRunningSince, restartsAtStart, nowMs: Date.now() });
           if (verdict.failed) return { verified: false, reason: verdict.failed, job };
           if (verdict.allRunning) {
             allRunningSince ??= Date.now();
@@ -63,7 +67,7 @@ export function createVerifyActivities(ctx: ActivityContext) {
           }
         }
         if (Date.now() > deadline) return { verified: false, reason: `not verified within ${formatDuration(request.timeoutMs)}: ${last}`, job: lastJob };
-        Context.current().heartbeat(last);
+        heartbeat(last);
         await sleep(POLL_MS);
       }
     },
@@ -77,12 +81,13 @@ interface Verdict {
   progress: string;
 }
 
-export function judge(job: JobSnapshot, request: VerifyRequest, seen: { allRunningSince?: number; restartsAtStart?: number }): Verdict {
+/** One successful observation of the job, judged: a failure (a verdict), progress, or done. Pure. */
+export function judge(job: JobSnapshot, request: Pick<VerifyRequest, 'expectedRestorePath' | 'checkpointingEnabled'>, seen: { allRunningSince?: number; restartsAtStart?: number; nowMs: number }): Verdict {
   if (job.state === 'FAILED' || job.state === 'CANCELED' || job.state === 'FINISHED' || job.state === 'SUSPENDED') {
     return { failed: `job ${job.id} is ${job.state}`, allRunning: false, done: false, progress: '' };
   }
-  if (seen.restartsAtStart !== undefined && (job.numRestarts ?? 0) > seen.restartsAtStart) {
-    return { failed: `job ${job.id} restarted ${(job.numRestarts ?? 0) - seen.restartsAtStart} time(s) during the stability window`, allRunning: false, done: false, progress: '' };
+  if (seen.restartsAtStart !== undefined && job.numRestarts !== undefined && job.numRestarts > seen.restartsAtStart) {
+    return { failed: `job ${job.id} restarted ${job.numRestarts - seen.restartsAtStart} time(s) during the stability window`, allRunning: false, done: false, progress: '' };
   }
   if (seen.allRunningSince !== undefined && job.state !== 'RUNNING') {
     return { failed: `job ${job.id} left RUNNING (now ${job.state}) during the stability window`, allRunning: false, done: false, progress: '' };
@@ -91,7 +96,11 @@ export function judge(job: JobSnapshot, request: VerifyRequest, seen: { allRunni
   if (!allRunning) return { allRunning, done: false, progress: `job ${job.id} is ${job.state}, ${job.tasks.running}/${job.tasks.total} tasks running` };
 
   if (request.expectedRestorePath) {
-    if (!job.restoredFrom) return { failed: `job ${job.id} runs but did not restore any savepoint (expected ${request.expectedRestorePath})`, allRunning, done: false, progress: '' };
+    if (!job.restoredFrom) {
+      const runningFor = seen.allRunningSince === undefined ? 0 : seen.nowMs - seen.allRunningSince;
+      if (runningFor < RESTORE_INFO_GRACE_MS) return { allRunning, done: false, progress: `all ${job.tasks.total} tasks running; no restore information yet` };
+      return { failed: `job ${job.id} runs but did not restore any savepoint (expected ${request.expectedRestorePath})`, allRunning, done: false, progress: '' };
+    }
     if (!sameLocation(job.restoredFrom.path, request.expectedRestorePath)) {
       return { failed: `job ${job.id} restored from ${job.restoredFrom.path}, not from ${request.expectedRestorePath}`, allRunning, done: false, progress: '' };
     }

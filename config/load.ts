@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { canonicalLocation } from '../workflows/model/locations';
 import { overlayEnvironment } from './env';
 import { ConfigFileSchema, type ConfigFile, type SecretSource } from './schema';
 import { Secret } from './secret';
@@ -32,6 +33,7 @@ export function loadWorkerSettings(sources: ConfigSources = {}): WorkerSettings 
     kube: { kubeconfig: reader.existingFile('kubernetes.kubeconfig', config.kubernetes.kubeconfig) },
     flink: {
       serviceAddressing: config.flink.serviceAddressing,
+      podAddressing: config.flink.podAddressing,
       clusterDomain: config.flink.clusterDomain,
       scheme: config.flink.scheme,
       requestTimeoutMs: config.flink.requestTimeout,
@@ -43,6 +45,7 @@ export function loadWorkerSettings(sources: ConfigSources = {}): WorkerSettings 
         clientKey: reader.secretFile('flink.tls.clientKeyFile', config.flink.tls.clientKeyFile),
         rejectUnauthorized: !config.flink.tls.insecureSkipVerify,
       },
+      restUrlOverride: config.flink.restUrlOverride,
       headers: Object.fromEntries(
         Object.entries(config.flink.headers).flatMap(([name, source]) => {
           const secret = reader.secret(`flink.headers.${name}`, source, { trim: true });
@@ -50,10 +53,11 @@ export function loadWorkerSettings(sources: ConfigSources = {}): WorkerSettings 
         }),
       ),
     },
-    savepoints: config.savepoints,
+    savepoints: { allowedPrefixes: config.savepoints.allowedPrefixes.map(canonicalLocation) },
+    jars: config.jars,
     remediation: { escalationWebhookUrl: webhookUrl(reader, config.remediation.escalationWebhookUrl) },
     defaults: config.defaults,
-    worker: { shutdownGraceTimeMs: config.worker.shutdownGraceTime, maxConcurrentActivities: config.worker.maxConcurrentActivities },
+    worker: { shutdownGraceTimeMs: config.worker.shutdownGraceTime, maxConcurrentActivities: config.worker.maxConcurrentActivities, versioning: config.worker.versioning },
     metrics: { bindAddress: config.metrics.bindAddress || undefined },
     health: { bindAddress: config.health.bindAddress || undefined },
     logging: config.logging,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DurationSchema as Duration } from '../workflows/model/validation';
+import { normalizeLocation } from '../workflows/model/locations';
 
 /**
  * The flinkops configuration file (YAML or JSON; FLINKOPS_CONFIG or --config), the same one for the worker and
@@ -8,6 +9,13 @@ import { DurationSchema as Duration } from '../workflows/model/validation';
  */
 
 const PositiveDuration = Duration.refine((ms) => ms > 0, 'must be longer than 0');
+
+/** A savepoint location prefix, checked with the same normalisation every location goes through. */
+const LocationPrefix = z.string().superRefine((value, ctx) => {
+  const normalized = normalizeLocation(value);
+  if (!normalized.ok) ctx.addIssue({ code: 'custom', message: normalized.problem });
+  else if (normalized.location === 'file:///') ctx.addIssue({ code: 'custom', message: 'must name a directory, not the whole file system' });
+});
 
 const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
@@ -70,10 +78,15 @@ const FlinkSchema = z.strictObject({
    * `cluster-ip`: the Service's ClusterIP (a worker that reaches ClusterIPs but has no cluster DNS).
    */
   serviceAddressing: ServiceAddressingSchema.default('dns'),
+  /**
+   * How the worker asks one JobManager pod (not the Service): `pod-ip` (a worker in the cluster network) or
+   * `api-server-proxy` (through the API server's pod proxy; needs pods/proxy get).
+   */
+  podAddressing: z.enum(['pod-ip', 'api-server-proxy']).default('pod-ip'),
   clusterDomain: z.string().min(1).default('cluster.local'),
   /** Scheme of REST URLs found through Services: https when the JobManagers serve REST over TLS. */
   scheme: z.enum(['http', 'https']).default('http'),
-  requestTimeout: PositiveDuration.default(30_000),
+  requestTimeout: PositiveDuration.default(15_000),
   tls: z
     .strictObject({
       caFile: z.string().min(1).optional(),
@@ -86,6 +99,17 @@ const FlinkSchema = z.strictObject({
       message: 'clientCertFile and clientKeyFile go together (mTLS needs both)',
     })
     .optional(),
+  /**
+   * `--rest-url` overrides: off unless URL prefixes are listed. Link-local and metadata addresses are refused
+   * whatever the list says. flink.headers (credentials) go only to the cluster's own Service endpoint unless
+   * sendHeaders is true.
+   */
+  restUrlOverride: z
+    .strictObject({
+      allowedUrls: z.array(z.url({ protocol: /^https?$/, message: 'must be an http(s) URL prefix' })).default([]),
+      sendHeaders: Flag.default(false),
+    })
+    .prefault({}),
   /** Headers on every Flink REST request (authentication at a proxy in front of the JobManager). Values are secrets. */
   headers: z
     .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'is not a valid HTTP header name'), SecretSourceSchema)
@@ -93,8 +117,19 @@ const FlinkSchema = z.strictObject({
 });
 
 const SavepointsSchema = z.strictObject({
-  /** Savepoint and checkpoint locations flinkops may write to or restore from; empty allows any. */
-  allowedPrefixes: z.array(z.string().min(1)).default([]),
+  /**
+   * Savepoint and checkpoint locations flinkops may write to, restore from or dispose of (URI prefixes such as
+   * s3://bucket/flink or file:///data). Empty: only each cluster's own configured savepoint and checkpoint
+   * directories, and no local deletion.
+   */
+  allowedPrefixes: z.array(LocationPrefix).default([]),
+});
+
+/** Jars the worker may read and upload for session-job upgrades and registrations. */
+const JarsSchema = z.strictObject({
+  /** Directories on the worker (symbolic links resolved); empty allows no jar at all. */
+  allowedDirectories: z.array(z.string().refine((p) => p.startsWith('/'), 'must be an absolute directory')).default([]),
+  maxSizeBytes: z.coerce.number().int().positive().default(512 * 1024 * 1024),
 });
 
 /** What the CLI puts into requests when a flag is not given; unset means the workflow's own default. */
@@ -136,6 +171,20 @@ const WorkerSchema = z.strictObject({
   /** After SIGTERM: how long in-flight activities may run on before they are cancelled (heartbeating ones see it). */
   shutdownGraceTime: Duration.default(30_000),
   maxConcurrentActivities: z.number().int().positive().optional(),
+  /**
+   * Worker Versioning: the worker polls as version `buildId` of deployment `deploymentName`. Running workflows move to
+   * a new version (AUTO_UPGRADE; flinkops keeps its running workflows replay-compatible with patched()), or stay on
+   * the one they started on (PINNED: needs the old workers running until they finish). With `promote`, a starting
+   * worker makes its version the deployment's current one, so a rolling update of the worker moves the work over.
+   */
+  versioning: z
+    .strictObject({
+      deploymentName: z.string().min(1).max(255),
+      buildId: z.string().min(1).max(255),
+      defaultBehavior: z.enum(['AUTO_UPGRADE', 'PINNED']).default('AUTO_UPGRADE'),
+      promote: Flag.default(true),
+    })
+    .optional(),
 });
 
 export const LogLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
@@ -145,6 +194,7 @@ export const ConfigFileSchema = z.strictObject({
   kubernetes: KubernetesSchema.prefault({}),
   flink: FlinkSchema.prefault({}),
   savepoints: SavepointsSchema.prefault({}),
+  jars: JarsSchema.prefault({}),
   defaults: DefaultsSchema.prefault({}),
   remediation: RemediationSchema.prefault({}),
   worker: WorkerSchema.prefault({}),

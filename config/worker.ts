@@ -22,15 +22,20 @@ export interface WorkerSettings {
   };
   flink: FlinkSettings;
   savepoints: {
-    /** Savepoint and checkpoint locations flinkops may write to or restore from; empty allows any. */
+    /** Normalised savepoint location prefixes; empty: each cluster's own savepoint and checkpoint directories. */
     allowedPrefixes: string[];
   };
+  jars: { allowedDirectories: string[]; maxSizeBytes: number };
   remediation: {
     /** Where "needs a human" escalations are POSTed; only the activity that sends them reads it. */
     escalationWebhookUrl?: Secret;
   };
   defaults: ConfigFile['defaults'];
-  worker: { shutdownGraceTimeMs: number; maxConcurrentActivities?: number };
+  worker: {
+    shutdownGraceTimeMs: number;
+    maxConcurrentActivities?: number;
+    versioning?: { deploymentName: string; buildId: string; defaultBehavior: 'AUTO_UPGRADE' | 'PINNED'; promote: boolean };
+  };
   metrics: { bindAddress?: string };
   health: { bindAddress?: string };
   logging: ConfigFile['logging'];
@@ -38,11 +43,14 @@ export interface WorkerSettings {
 
 export interface FlinkSettings {
   serviceAddressing: z.infer<typeof ServiceAddressingSchema>;
+  podAddressing: 'pod-ip' | 'api-server-proxy';
   clusterDomain: string;
   scheme: 'http' | 'https';
   requestTimeoutMs: number;
   tls?: { caFile?: string; ca?: string; clientCertFile?: string; clientCert?: string; clientKey?: Secret; rejectUnauthorized: boolean };
-  /** Header name -> value, on every Flink REST request. */
+  /** `--rest-url` overrides: allowed URL prefixes (none: off), and whether flink.headers go there too. */
+  restUrlOverride: { allowedUrls: string[]; sendHeaders: boolean };
+  /** Header name -> value, on every Flink REST request to a cluster's own endpoint. */
   headers: Record<string, Secret>;
 }
 
@@ -62,13 +70,16 @@ export function describeWorkerSettings(settings: WorkerSettings): Record<string,
     kubernetes: { kubeconfig: settings.kube.kubeconfig ?? 'in-cluster service account' },
     flink: {
       serviceAddressing: flink.serviceAddressing,
+      podAddressing: flink.podAddressing,
       clusterDomain: flink.clusterDomain,
       scheme: flink.scheme,
       requestTimeoutMs: flink.requestTimeoutMs,
+      restUrlOverride: flink.restUrlOverride,
       tls: flink.tls && { caFile: flink.tls.caFile, clientCertFile: flink.tls.clientCertFile, clientKey: flink.tls.clientKey ? `[redacted] from ${flink.tls.clientKey.source}` : undefined, rejectUnauthorized: flink.tls.rejectUnauthorized },
       headers: Object.fromEntries(Object.entries(flink.headers).map(([name, secret]) => [name, `[redacted] from ${secret.source}`])),
     },
     savepoints: settings.savepoints,
+    jars: settings.jars,
     remediation: { escalationWebhook: settings.remediation.escalationWebhookUrl ? `[redacted] from ${settings.remediation.escalationWebhookUrl.source}` : 'off' },
     worker: settings.worker,
     metrics: settings.metrics.bindAddress ?? 'off',

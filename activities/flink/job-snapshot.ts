@@ -1,13 +1,20 @@
 import type { JobSnapshot } from '../../workflows/model/snapshot';
-import type { FlinkRestClient } from './rest-client';
+import { FlinkRestError, type FlinkRestClient } from './rest-client';
 
-/** One job as flinkops decides on it: state, tasks, checkpointing, restore origin and restarts. */
+/**
+ * One job as flinkops decides on it: state, tasks, checkpointing, restore origin and restarts. Every part must be
+ * read: a failed read throws (the caller looks again), it is never taken for "no checkpoints" or "no restore".
+ */
 export async function snapshotJob(client: FlinkRestClient, jobId: string): Promise<JobSnapshot> {
   const [details, checkpointConfig, checkpoints, metrics] = await Promise.all([
     client.jobDetails(jobId),
     client.checkpointConfig(jobId),
-    client.checkpoints(jobId).catch(() => undefined),
-    client.jobMetrics(jobId, ['numRestarts']).catch((): Record<string, string> => ({})),
+    client.checkpoints(jobId).catch((error: unknown) => {
+      // A job without checkpointing has no statistics: that is an answer. Anything else is not.
+      if (error instanceof FlinkRestError && error.isNotFound && error.flinkErrors.some((e) => /not (been )?enabled/i.test(e))) return undefined;
+      throw error;
+    }),
+    client.jobMetrics(jobId, ['numRestarts']),
   ]);
   const tasks = details.vertices.reduce(
     (sum, vertex) => ({ total: sum.total + vertex.parallelism, running: sum.running + (vertex.tasks.RUNNING ?? 0) }),

@@ -38,6 +38,12 @@ export interface FlinkRestClientOptions {
   /** Per-request timeout. */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /**
+   * Extra attempts of an idempotent request (reads, and the operations Flink deduplicates by trigger id) after a
+   * connection failure or a 5xx answer, with exponential back-off from `retryBaseMs`. Default 3.
+   */
+  retries?: number;
+  retryBaseMs?: number;
 }
 
 /** A failed call to the Flink REST API, with the HTTP status and Flink's own first error line. */
@@ -91,6 +97,8 @@ export interface RunJarRequest {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_RETRIES = 3;
+const DEFAULT_RETRY_BASE_MS = 250;
 
 /** A typed client for the Flink JobManager REST API (the subset flinkops uses). */
 export class FlinkRestClient {
@@ -98,12 +106,16 @@ export class FlinkRestClient {
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly retries: number;
+  private readonly retryBaseMs: number;
 
   constructor(options: FlinkRestClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.headers = options.headers ?? {};
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchImpl = options.fetch ?? fetch;
+    this.retries = options.retries ?? DEFAULT_RETRIES;
+    this.retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
   }
 
   overview(): Promise<ClusterOverview> {
@@ -167,7 +179,8 @@ export class FlinkRestClient {
       triggerId: request.triggerId,
       formatType: request.formatType,
     };
-    return (await this.post(`/jobs/${jobId}/savepoints`, body, TriggerResponseSchema))['request-id'];
+    // Flink registers an operation under its trigger id once: a repeated request is answered with the same one.
+    return (await this.post(`/jobs/${jobId}/savepoints`, body, TriggerResponseSchema, { idempotent: true }))['request-id'];
   }
 
   async stopWithSavepoint(jobId: string, request: StopWithSavepointRequest): Promise<string> {
@@ -177,7 +190,7 @@ export class FlinkRestClient {
       triggerId: request.triggerId,
       formatType: request.formatType,
     };
-    return (await this.post(`/jobs/${jobId}/stop`, body, TriggerResponseSchema))['request-id'];
+    return (await this.post(`/jobs/${jobId}/stop`, body, TriggerResponseSchema, { idempotent: true }))['request-id'];
   }
 
   /** Status of a savepoint or stop-with-savepoint operation started with the given trigger id. */
@@ -186,7 +199,7 @@ export class FlinkRestClient {
   }
 
   async cancelJob(jobId: string): Promise<void> {
-    await this.request('PATCH', `/jobs/${jobId}?mode=cancel`);
+    await this.request('PATCH', `/jobs/${jobId}?mode=cancel`, undefined, { idempotent: true });
   }
 
   async disposeSavepoint(savepointPath: string): Promise<string> {
@@ -230,11 +243,11 @@ export class FlinkRestClient {
   }
 
   private async get<T extends z.ZodType>(path: string, schema: T): Promise<z.infer<T>> {
-    return this.parse('GET', path, schema, await this.request('GET', path));
+    return this.parse('GET', path, schema, await this.request('GET', path, undefined, { idempotent: true }));
   }
 
-  private async post<T extends z.ZodType>(path: string, body: unknown, schema: T): Promise<z.infer<T>> {
-    return this.parse('POST', path, schema, await this.request('POST', path, JSON.stringify(body)));
+  private async post<T extends z.ZodType>(path: string, body: unknown, schema: T, options: { idempotent?: boolean } = {}): Promise<z.infer<T>> {
+    return this.parse('POST', path, schema, await this.request('POST', path, JSON.stringify(body), options));
   }
 
   private parse<T extends z.ZodType>(method: string, path: string, schema: T, body: unknown): z.infer<T> {
@@ -246,7 +259,25 @@ export class FlinkRestClient {
     return parsed.data;
   }
 
-  private async request(method: string, path: string, body?: string | FormData): Promise<unknown> {
+  /**
+   * One request; idempotent ones are repeated (bounded, with back-off) after a connection failure or a 5xx answer,
+   * so one lost packet is not taken for an answer. Anything else is thrown at once.
+   */
+  private async request(method: string, path: string, body?: string | FormData, options: { idempotent?: boolean } = {}): Promise<unknown> {
+    const attempts = options.idempotent ? this.retries + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce(method, path, body);
+      } catch (error) {
+        const transient = error instanceof FlinkRestError && (error.status === undefined || error.status >= 500);
+        if (!transient || attempt >= attempts) throw error;
+        const delay = this.retryBaseMs * 2 ** (attempt - 1);
+        await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)));
+      }
+    }
+  }
+
+  private async requestOnce(method: string, path: string, body?: string | FormData): Promise<unknown> {
     const headers: Record<string, string> = { Accept: 'application/json', ...this.headers };
     if (typeof body === 'string') headers['Content-Type'] = 'application/json';
     let response: Response;

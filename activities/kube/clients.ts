@@ -41,16 +41,29 @@ export function microTime(date: Date): Date {
   return date.toISOString().replace(/Z$/, '000Z') as unknown as Date;
 }
 
-/** The message of an API error (the Status object's), or the error's own. */
+/**
+ * The message of an API error (the Status object's), never client-node's own message, which dumps the response
+ * headers and body.
+ */
 export function apiErrorMessage(error: unknown): string {
-  const body = (error as { body?: unknown } | undefined)?.body;
-  if (typeof body === 'string') {
-    try {
-      const status = JSON.parse(body) as { message?: string };
-      if (status.message) return status.message;
-    } catch {
-      // not JSON
-    }
+  const e = error as { body?: unknown; message?: unknown; code?: unknown } | undefined;
+  const body = e?.body;
+  const status = typeof body === 'string' ? parseStatus(body) : (body as { message?: unknown } | undefined);
+  if (typeof status?.message === 'string' && status.message) return status.message;
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  if (message.startsWith('HTTP-Code:')) {
+    const reason = /\nMessage: ([^\n]*)/.exec(message)?.[1];
+    const code = typeof e?.code === 'number' ? String(e.code) : '?';
+    return `HTTP ${code}${reason ? ` ${reason}` : ''}`;
   }
-  return error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]!;
+}
+
+function parseStatus(text: string): { message?: unknown } | undefined {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,13 +2,14 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterHealthSnapshot } from '../../workflows/model/cluster-health';
 import { formatDuration } from '../../workflows/model/durations';
-import { HISTORY_LIMIT, type JobRecord } from '../../workflows/model/record';
+import type { JobRecord } from '../../workflows/model/record';
 import { clusterKey, JOB_ID_PATTERN, jobKeyFor, type ClusterRef, type JarVersion } from '../../workflows/model/target';
-import { connectTarget, jobRecords, type ActivityContext } from '../context';
+import { jobRecords, type ActivityContext } from '../context';
+import { checkJar, PolicyRefusal } from '../policy';
+import { openTarget } from '../targets/seam';
 import { TERMINAL_JOB_STATES } from '../flink/schemas';
 import { pollWithHeartbeats } from '../heartbeat-poll';
 import { isConflict, isNotFound } from '../kube/clients';
-import { isReadableFile } from '../targets/session-job';
 import { jobReleaseStatus, observeJobRelease } from './job-release';
 import { RemediationMemoryStore } from './memory';
 import { observeCluster, type ObserveClusterRequest } from './observe-cluster';
@@ -44,6 +45,8 @@ export interface RunIdentity {
 }
 
 const POLL_MS = 1_000;
+/** Read by the ReplicaSet controller: on a scale-down, pods with a lower cost go first. */
+const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
 /** Observe a cluster's JobManager side, act on it (scale, delete a pod, wait), remember what was done, escalate. */
@@ -56,11 +59,26 @@ export function createRemediationActivities(ctx: ActivityContext) {
       return observeCluster(ctx, request);
     },
 
-    /** Sets the JobManager Deployment's replicas (merge patch of spec.replicas: repeating it changes nothing). */
-    async scaleJobManager(request: { cluster: ClusterRef; deployment: string; replicas: number }): Promise<{ previous: number }> {
+    /**
+     * Sets the JobManager Deployment's replicas (merge patch of spec.replicas: repeating it changes nothing). With
+     * `keep`, the pods are first given deletion costs (controller.kubernetes.io/pod-deletion-cost), so the
+     * ReplicaSet removes the others and keeps the JobManager that runs the jobs.
+     */
+    async scaleJobManager(request: { cluster: ClusterRef; deployment: string; replicas: number; keep?: string; remove?: string[] }): Promise<{ previous: number }> {
       const { namespace } = request.cluster;
       const deployment = await ctx.kube.apps.readNamespacedDeployment({ name: request.deployment, namespace });
       const previous = deployment.spec?.replicas ?? 1;
+      if (request.keep) {
+        const costs: [string, string][] = [[request.keep, '1000'], ...(request.remove ?? []).map((pod): [string, string] => [pod, '-1000'])];
+        for (const [pod, cost] of costs) {
+          try {
+            const body = { metadata: { annotations: { [POD_DELETION_COST]: cost } } };
+            await ctx.kube.core.patchNamespacedPod({ name: pod, namespace, body, fieldManager: 'flinkops' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+          } catch (error) {
+            if (!isNotFound(error)) throw error;
+          }
+        }
+      }
       if (previous !== request.replicas) {
         await ctx.kube.apps.patchNamespacedDeployment(
           { name: request.deployment, namespace, body: { spec: { replicas: request.replicas } }, fieldManager: 'flinkops' },
@@ -170,14 +188,17 @@ export function createRemediationActivities(ctx: ActivityContext) {
 
     /** Tells flinkops about a job it never operated (or to stop expecting one to run), in the job's record. */
     async registerJob(request: RegisterJobRequest): Promise<{ record: JobRecord; message: string }> {
-      const target = await connectTarget(ctx, request.cluster, request.restUrl);
+      const target = await openTarget(ctx, { cluster: request.cluster, restUrl: request.restUrl }).catch((error: unknown) => {
+        if (error instanceof PolicyRefusal) throw ApplicationFailure.nonRetryable(error.message, 'PolicyRefused');
+        throw error;
+      });
       if ('problem' in target) throw ApplicationFailure.nonRetryable(target.problem, 'RegisterRefused');
-      if (target.cluster.kind !== 'session-job') {
+      if (target.singleJob) {
         throw ApplicationFailure.nonRetryable(`${clusterKey(request.cluster)} is an application cluster: its job is part of its Deployment, there is nothing to register`, 'RegisterRefused');
       }
       const store = jobRecords(ctx);
       const cluster = target.cluster.id;
-      const existing = (await store.list(cluster)).find((r) => r.jobName === request.job || r.jobKey === request.job);
+      const existing = (await store.list(cluster)).records.find((r) => r.jobName === request.job || r.jobKey === request.job);
       const entry = (outcome: string, message: string, jobId?: string) => ({
         at: new Date().toISOString(),
         workflowId: request.workflowId,
@@ -197,7 +218,11 @@ export function createRemediationActivities(ctx: ActivityContext) {
         return { record, message };
       }
       if (!request.version) throw ApplicationFailure.nonRetryable('version: a jar is needed to register a job', 'RegisterRefused');
-      if (!(await isReadableFile(request.version.jar))) throw ApplicationFailure.nonRetryable(`jar ${request.version.jar} not found or not readable on the worker`, 'RegisterRefused');
+      // The jar is what remediation would upload later: the same policy as an upgrade's --jar, checked now.
+      await checkJar(request.version.jar, ctx.settings.jars).catch((error: unknown) => {
+        if (error instanceof PolicyRefusal) throw ApplicationFailure.nonRetryable(error.message, 'PolicyRefused');
+        throw error;
+      });
       const jobs = await target.flink.listJobs();
       let jobId = request.jobId;
       let jobName = existing?.jobName ?? request.job;
@@ -211,7 +236,7 @@ export function createRemediationActivities(ctx: ActivityContext) {
         jobId = running[0]!.jid;
         jobName = running[0]!.name;
       }
-      const init = { kind: 'session-job' as const, jobKey: existing?.jobKey ?? jobKeyFor(jobName), jobName, currentJobId: jobId };
+      const init = { kind: target.kind, jobKey: existing?.jobKey ?? jobKeyFor(jobName), jobName, currentJobId: jobId };
       const message = `registered job ${jobName} (${jobId}): remediation resubmits it from its newest checkpoint or savepoint if a JobManager loses it`;
       const record = await store.update(cluster, init, (r) => {
         r.currentJobId = jobId;
@@ -226,5 +251,4 @@ export function createRemediationActivities(ctx: ActivityContext) {
 
 function pushHistory(record: JobRecord, entry: JobRecord['history'][number]): void {
   record.history.push(entry);
-  if (record.history.length > HISTORY_LIMIT) record.history.splice(0, record.history.length - HISTORY_LIMIT);
 }

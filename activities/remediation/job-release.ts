@@ -1,5 +1,5 @@
 import type { ClusterRef } from '../../workflows/model/target';
-import { connectTarget, type ActivityContext } from '../context';
+import { requireTarget, type ActivityContext } from '../context';
 import { FlinkRestError, type FlinkRestClient } from '../flink/rest-client';
 
 /** What the JobManager and its TaskManagers hold of one job that is about to be submitted again under its id. */
@@ -31,8 +31,7 @@ export function jobReleaseStatus(jobId: string, observation: JobReleaseObservati
 }
 
 export async function observeJobRelease(ctx: ActivityContext, request: { cluster: ClusterRef; restUrl?: string; jobId: string }): Promise<JobReleaseObservation> {
-  const target = await connectTarget(ctx, request.cluster, request.restUrl);
-  if ('problem' in target) throw new Error(target.problem);
+  const target = await requireTarget(ctx, request.cluster, request.restUrl);
   const readyTaskManagerPods = target.cluster.taskManagers.reduce((sum, d) => sum + (d.status?.readyReplicas ?? 0), 0);
   const jobKnown = (await target.flink.listJobs()).some((j) => j.jid === request.jobId);
   return { readyTaskManagerPods, taskManagers: await slotHolders(target.flink), jobKnown };

@@ -11,8 +11,13 @@ import type {
 import { emptyMemory } from '../../workflows/model/cluster-health';
 import type { JobRecord } from '../../workflows/model/record';
 import type { ClusterRef } from '../../workflows/model/target';
+import type { FlinkJobState } from '../../workflows/model/snapshot';
 import { jobRecords, operationLocks, type ActivityContext } from '../context';
-import { FlinkRestClient, FlinkRestError } from '../flink/rest-client';
+import { FlinkRestError } from '../flink/rest-client';
+import { TERMINAL_JOB_STATES } from '../flink/schemas';
+import type { EndpointOrigin } from '../flink/transport';
+import { checkRestUrl } from '../policy';
+import { inventoryJobManagers } from './jobmanager-pods';
 import { isNotFound } from '../kube/clients';
 import { serviceRestUrl } from '../targets/endpoint';
 import { resolveCluster, type ResolvedCluster } from '../targets/resolve';
@@ -58,14 +63,14 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
     image: cluster.jobManagerContainer.image ?? '',
   };
   snapshot.taskManagerReplicas = cluster.taskManagers.reduce((sum, d) => sum + (d.spec?.replicas ?? 1), 0);
-  snapshot.pods = (await jobManagerPods(ctx, cluster)).map(podSnapshot);
+  const pods = await jobManagerPods(ctx, cluster);
+  snapshot.pods = pods.map(podSnapshot);
 
-  const restUrl = request.restUrl ?? serviceRestUrl(cluster.restService, cluster.restPort, ctx.settings.flink);
-  const readyPods = snapshot.pods.filter((p) => p.ready && !p.terminating).length;
-  const records = request.light ? [] : (await jobRecords(ctx).list(cluster.id)).filter(expectedRunning);
-  const jobIds = request.light ? (request.jobIds ?? []) : records.map((r) => r.currentJobId);
-  const { rest, config: restConfig } = await observeRest(ctx, restUrl, Math.max(readyPods, snapshot.jobManager.replicas), jobIds);
+  const restUrl = request.restUrl === undefined ? serviceRestUrl(cluster.restService, cluster.restPort, ctx.settings.flink) : await checkRestUrl(request.restUrl, ctx.settings.flink.restUrlOverride);
+  const records = request.light ? [] : (await jobRecords(ctx).list(cluster.id)).records.filter(expectedRunning);
+  const { rest, config: restConfig } = await observeRest(ctx, restUrl, request.restUrl === undefined ? 'service' : 'override');
   snapshot.rest = rest;
+  if (!request.light) await inventory(ctx, cluster, pods, snapshot);
 
   const kubeConfig = await flinkConfigFromKubernetes(ctx.kube, deployment, cluster.jobManagerContainer);
   const config = { ...kubeConfig, ...restConfig };
@@ -109,11 +114,11 @@ function podSnapshot(pod: V1Pod): JobManagerPodSnapshot {
 }
 
 /**
- * The REST API through the Service. With several JobManagers behind it each request may reach another one, so
- * the job list is asked for several times over fresh connections and the answers compared.
+ * The REST API through the Service, and the task counts of every job that is not finished: a job counts as running
+ * only with all its tasks running, and counts that could not be read are unknown, never "running".
  */
-async function observeRest(ctx: ActivityContext, url: string, jobManagers: number, jobIds: string[]): Promise<{ rest: RestSnapshot; config?: Record<string, string> }> {
-  const flink = ctx.flinkClient(url);
+async function observeRest(ctx: ActivityContext, url: string, origin: EndpointOrigin): Promise<{ rest: RestSnapshot; config?: Record<string, string> }> {
+  const flink = ctx.flinkClient(url, origin);
   const rest: RestSnapshot = { url, reachable: false, jobs: [] };
   let config: Record<string, string>;
   try {
@@ -129,25 +134,40 @@ async function observeRest(ctx: ActivityContext, url: string, jobManagers: numbe
     rest.error = error.message;
     return { rest };
   }
-  if (jobManagers > 1) {
-    const answers = [rest.jobs.map((j) => j.id).sort().join(',')];
-    const fresh = new FlinkRestClient({ baseUrl: url, headers: { Connection: 'close' }, timeoutMs: ctx.settings.flink.requestTimeoutMs });
-    for (let i = 0; i < 2 * jobManagers; i++) {
-      const jobs = await fresh.listJobs().catch(() => undefined);
-      if (!jobs) continue;
-      answers.push(jobs.map((j) => j.jid).sort().join(','));
-      for (const job of jobs) if (!rest.jobs.some((j) => j.id === job.jid)) rest.jobs.push({ id: job.jid, name: job.name, state: job.state });
-    }
-    rest.answers = answers.length;
-    rest.distinctAnswers = new Set(answers).size;
-  }
-  for (const job of rest.jobs.filter((j) => jobIds.includes(j.id))) {
+  for (const job of rest.jobs.filter((j) => !TERMINAL_JOB_STATES.includes(j.state))) {
     const details = await flink.jobDetails(job.id).catch(() => undefined);
-    if (!details) continue;
+    if (!details) {
+      job.tasksUnknown = true;
+      continue;
+    }
     job.tasksTotal = details.vertices.reduce((sum, v) => sum + v.parallelism, 0);
     job.tasksRunning = details.vertices.reduce((sum, v) => sum + (v.tasks.RUNNING ?? 0), 0);
   }
   return { rest, config };
+}
+
+/**
+ * Several live JobManager pods: each is asked for its own jobs (through its pod address, not the Service), so a
+ * scale-down knows which JobManager to keep and which jobs the others would take with them.
+ */
+async function inventory(ctx: ActivityContext, cluster: ResolvedCluster, pods: V1Pod[], snapshot: ClusterHealthSnapshot): Promise<void> {
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running');
+  if (live.length < 2) return;
+  const answers = await inventoryJobManagers(ctx, cluster, live);
+  for (const answer of answers) {
+    const pod = snapshot.pods.find((p) => p.name === answer.pod);
+    if (!pod) continue;
+    if (answer.jobs) pod.jobs = answer.jobs.map((j) => ({ id: j.id, name: j.name, state: j.state as FlinkJobState }));
+    else pod.inventoryError = answer.error;
+  }
+  const sets = answers.filter((a) => a.jobs).map((a) => a.jobs!.map((j) => j.id).sort().join(','));
+  snapshot.rest.answers = sets.length;
+  snapshot.rest.distinctAnswers = new Set(sets).size;
+  for (const answer of answers) {
+    for (const job of answer.jobs ?? []) {
+      if (!snapshot.rest.jobs.some((j) => j.id === job.id)) snapshot.rest.jobs.push({ id: job.id, name: job.name, state: job.state as FlinkJobState, tasksUnknown: true });
+    }
+  }
 }
 
 async function observeHighAvailability(ctx: ActivityContext, ref: ClusterRef, config: Record<string, string>, source: HighAvailabilitySnapshot['source']): Promise<HighAvailabilitySnapshot> {

@@ -78,7 +78,7 @@ export async function requestOf(apiClass: string, method: string): Promise<{ htt
   });
   const api = new ApiClass(config);
   if (typeof api[method] !== 'function') throw new Error(`${apiClass} has no method ${method}`);
-  await api[method]({ name: 'n', namespace: 'ns', body: {} }).catch(() => undefined);
+  await api[method]({ name: 'n', namespace: 'ns', path: 'p', body: {} }).catch(() => undefined);
   if (!recorded) throw new Error(`${apiClass}.${method} sent no request`);
   return recorded;
 }

@@ -37,7 +37,7 @@ function problems(load: () => unknown): string[] {
 test('without a file or variables: the documented defaults', () => {
   const settings = loadWorkerSettings({ env: {} });
   expect(settings.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'flinkops', apiKey: undefined, tls: undefined });
-  expect(settings.flink).toMatchObject({ serviceAddressing: 'dns', clusterDomain: 'cluster.local', scheme: 'http', requestTimeoutMs: 30_000, headers: {} });
+  expect(settings.flink).toMatchObject({ serviceAddressing: 'dns', clusterDomain: 'cluster.local', scheme: 'http', requestTimeoutMs: 15_000, headers: {} });
   expect(settings.worker.shutdownGraceTimeMs).toBe(30_000);
   expect(settings.metrics.bindAddress).toBe('0.0.0.0:9464');
   expect(settings.health.bindAddress).toBe('0.0.0.0:9465');

@@ -89,20 +89,82 @@ describe('healthy clusters', () => {
   });
 });
 
-describe('two JobManagers without HA (the Bitnami replicaCount case)', () => {
-  const split = snapshot({
-    jobManager: { name: 'flink-jobmanager', replicas: 2, readyReplicas: 2, image: 'flink:1.20' },
-    pods: [pod('flink-jobmanager-1'), pod('flink-jobmanager-2')],
-    rest: { ...snapshot().rest, answers: 5, distinctAnswers: 2 },
+describe('healthy means every job RUNNING with all its tasks', () => {
+  test('a known job RUNNING with its tasks only scheduled is recovering, not healthy; so is one whose tasks could not be read', () => {
+    const scheduled = diagnose(snapshot({ rest: { ...snapshot().rest, jobs: [{ id: JOB_ID, name: 'counter', state: 'RUNNING', tasksRunning: 0, tasksTotal: 2 }] } }), context());
+    expect(scheduled.status).toBe('unhealthy');
+    expect(scheduled.findings.find((f) => f.code === 'job-recovering')?.reason).toMatch(/is RUNNING, 0\/2 tasks running/);
+    const unknown = diagnose(snapshot({ rest: { ...snapshot().rest, jobs: [{ id: JOB_ID, name: 'counter', state: 'RUNNING', tasksUnknown: true }] } }), context());
+    expect(unknown.status).toBe('unhealthy');
+    expect(unknown.findings.find((f) => f.code === 'job-recovering')?.reason).toMatch(/its tasks could not be read/);
   });
 
-  test('is critical, says why in plain words, and scales the Deployment to 1', () => {
+  test('a job flinkops was never told about counts too, and no TaskManager with jobs to run is not healthy', () => {
+    const OTHER = 'd'.repeat(32);
+    const other = { id: OTHER, name: 'other', state: 'RUNNING' as const, tasksRunning: 0, tasksTotal: 2 };
+    const d = diagnose(snapshot({ rest: { ...snapshot().rest, jobs: [...snapshot().rest.jobs, other] } }), context());
+    expect(d.status).toBe('unhealthy');
+    expect(d.plan).toEqual([{ kind: 'await-recovery', jobIds: [OTHER], leader: false }]);
+    const noTaskManagers = diagnose(snapshot({ rest: { ...snapshot().rest, taskManagers: 0 } }), context());
+    expect(noTaskManagers.status).toBe('unhealthy');
+    expect(noTaskManagers.findings.find((f) => f.code === 'no-taskmanagers')?.reason).toMatch(/no TaskManager is registered with the JobManager, so none of its 1 job\(s\) can run/);
+  });
+});
+
+describe('two JobManagers without HA (the Bitnami replicaCount case)', () => {
+  const OTHER_ID = 'b'.repeat(32);
+  const split = snapshot({
+    jobManager: { name: 'flink-jobmanager', replicas: 2, readyReplicas: 2, image: 'flink:1.20' },
+    pods: [
+      pod('flink-jobmanager-1', { createdAt: NOW - 600_000, jobs: [] }),
+      pod('flink-jobmanager-2', { createdAt: NOW - 300_000, jobs: [{ id: JOB_ID, name: 'counter', state: 'RUNNING' }] }),
+    ],
+    rest: { ...snapshot().rest, answers: 2, distinctAnswers: 2 },
+  });
+
+  test('is critical, says why in plain words, and scales to 1 keeping the JobManager that runs the job', () => {
     const d = diagnose(split, context());
     expect(d.status).toBe('unhealthy');
     const finding = d.findings.find((f) => f.code === 'jobmanager-replicas-without-ha')!;
     expect(finding.severity).toBe('critical');
-    expect(finding.reason).toMatch(/^2 JobManager replicas without high availability: requests are split between two independent leaders; 5 requests through the Service saw 2 different job lists$/);
-    expect(d.plan).toEqual([{ kind: 'scale-jobmanager', deployment: 'flink-jobmanager', from: 2, to: 1 }]);
+    expect(finding.reason).toMatch(
+      /^2 JobManager replicas without high availability: requests are split between two independent leaders; flink-jobmanager-1 runs no job; flink-jobmanager-2 runs counter \(a{32}\)$/,
+    );
+    expect(d.plan).toEqual([{ kind: 'scale-jobmanager', deployment: 'flink-jobmanager', from: 2, to: 1, keep: 'flink-jobmanager-2', remove: ['flink-jobmanager-1'] }]);
+  });
+
+  test('jobs on both JobManagers: the one with more stays; the jobs of the other must be ones flinkops can bring back', () => {
+    const THIRD = 'c'.repeat(32);
+    const both = {
+      ...split,
+      pods: [
+        pod('flink-jobmanager-1', { jobs: [{ id: OTHER_ID, name: 'other', state: 'RUNNING' as const }, { id: JOB_ID, name: 'counter', state: 'RUNNING' as const }] }),
+        pod('flink-jobmanager-2', { jobs: [{ id: THIRD, name: 'third', state: 'RUNNING' as const }] }),
+      ],
+    };
+    const known = [knownJob(), knownJob({ jobId: OTHER_ID, jobName: 'other', jobKey: 'other-1' })];
+    const risky = diagnose({ ...both, knownJobs: known }, context());
+    expect(risky.plan).toEqual([]);
+    expect(risky.escalation).toMatch(
+      /keeps flink-jobmanager-1 and removes flink-jobmanager-2, which would take 1 job\(s\) flinkops cannot bring back: third \(c{32}\) on flink-jobmanager-2: flinkops does not know its jar/,
+    );
+    expect(risky.findings.find((f) => f.code === 'jobs-at-risk')?.severity).toBe('critical');
+    // A known job without anything to restore it from is at risk too.
+    const bare = diagnose({ ...both, knownJobs: [...known, knownJob({ jobId: THIRD, jobName: 'third', jobKey: 'third-1', restoreCandidates: [], checkpointProblem: 'no checkpoints of job c in file:///ckpt' })] }, context());
+    expect(bare.escalation).toMatch(/third \(c{32}\) on flink-jobmanager-2: no retained checkpoint or recorded savepoint \(no checkpoints of job c/);
+    // Registered and restorable: the scale-down goes ahead; the job comes back on the JobManager kept.
+    const safe = diagnose({ ...both, knownJobs: [...known, knownJob({ jobId: THIRD, jobName: 'third', jobKey: 'third-1' })] }, context());
+    expect(safe.plan).toEqual([{ kind: 'scale-jobmanager', deployment: 'flink-jobmanager', from: 2, to: 1, keep: 'flink-jobmanager-1', remove: ['flink-jobmanager-2'] }]);
+  });
+
+  test('a job only the JobManager to be removed runs, unknown to flinkops, stops it; so does a JobManager it could not ask', () => {
+    const unknownJob = { ...split, pods: [pod('flink-jobmanager-1', { jobs: [{ id: OTHER_ID, name: 'other', state: 'RUNNING' as const }] }), pod('flink-jobmanager-2', { jobs: [{ id: 'c'.repeat(32), name: 'mine', state: 'RUNNING' as const }], createdAt: NOW })] };
+    const d = diagnose(unknownJob, context());
+    expect(d.plan).toEqual([]);
+    expect(d.escalation).toMatch(/would take 1 job\(s\) flinkops cannot bring back: mine \(c{32}\) on flink-jobmanager-2: flinkops does not know its jar \(flinkops register\)/);
+    const unasked = diagnose({ ...split, pods: [split.pods[0]!, pod('flink-jobmanager-2', { inventoryError: 'ECONNREFUSED' })] }, context());
+    expect(unasked.plan).toEqual([]);
+    expect(unasked.escalation).toMatch(/which jobs JobManager pod\(s\) flink-jobmanager-2 \(ECONNREFUSED\) run is not known/);
   });
 
   test('does not judge jobs while two JobManagers answer', () => {

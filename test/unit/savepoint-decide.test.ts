@@ -14,6 +14,7 @@ function entry(path: string, hoursAgo: number): SavepointEntry {
 
 function record(savepoints: SavepointEntry[], restorePoints: string[] = []): JobRecord {
   return {
+    schemaVersion: 1,
     cluster: 'flink/flink',
     kind: 'session-job',
     jobKey: 'counter-000000',

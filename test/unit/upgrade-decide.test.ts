@@ -1,6 +1,7 @@
 import type { JobSnapshot, TargetSnapshot } from '../../workflows/model/snapshot';
 import { decidePreflight, decideRestorePoint, fillVersionDefaults } from '../../workflows/upgrade/decide';
 import { parseUpgradeRequest, type UpgradeRequest } from '../../workflows/upgrade/request';
+import { applicationUpgradeChecks } from '../../activities/targets/application/preflight';
 
 // The upgrade's decisions without Temporal: one test per branch, each checking the reason a person would read.
 const NOW = 1_800_000_000_000;
@@ -31,15 +32,22 @@ function sessionSnapshot(overrides: Partial<TargetSnapshot> = {}): TargetSnapsho
     jobManager: { deployment: 'flink-jobmanager', container: 'jobmanager', image: 'flink:1.20', args: ['jobmanager'], replicas: 1, strategy: 'RollingUpdate' },
     taskManagers: [],
     job: job(),
-    jarReadable: true,
+    versionKind: 'jar',
+    kindChecks: [],
     currentVersion: { kind: 'jar', jar: '/jars/v1.jar', entryClass: 'x.V1', args: ['--output', '/out'] },
     ...overrides,
   };
 }
 
 function appSnapshot(overrides: Partial<TargetSnapshot> = {}): TargetSnapshot {
+  const jobManager = overrides.jobManager ?? { deployment: 'app-jobmanager', container: 'jobmanager', image: 'fixture-job:v1', args: ['standalone-job', '--job-id', 'a'.repeat(32)], replicas: 1, strategy: 'Recreate' };
+  const config = overrides.clusterConfig ?? { savepointDir: 'file:///data/savepoints', shutdownOnApplicationFinish: false };
+  const kind = applicationUpgradeChecks({ deployment: jobManager.deployment, args: jobManager.args, strategy: jobManager.strategy, shutdownOnApplicationFinish: config.shutdownOnApplicationFinish, mode: 'savepoint' });
   return sessionSnapshot({
     kind: 'application',
+    versionKind: 'image',
+    kindChecks: kind.checks,
+    kindWarnings: kind.warnings,
     jobManager: { deployment: 'app-jobmanager', container: 'jobmanager', image: 'fixture-job:v1', args: ['standalone-job', '--job-id', 'a'.repeat(32)], replicas: 1, strategy: 'Recreate' },
     clusterConfig: { savepointDir: 'file:///data/savepoints', shutdownOnApplicationFinish: false },
     currentVersion: { kind: 'image', image: 'fixture-job:v1', args: [] },
@@ -79,8 +87,8 @@ describe('preflight', () => {
     ['another operation', sessionSnapshot({ lockHolder: { workflowId: 'flinkops-savepoint-x', operation: 'savepoint', since: '2026-11-21T10:00:00Z' } }), request(), /another flinkops operation holds .* savepoint flinkops-savepoint-x/],
     ['no rollback version', sessionSnapshot({ currentVersion: undefined }), request(), /has no record of how job counter was deployed.*--from-jar/],
     ['same version', sessionSnapshot(), request({ to: { kind: 'jar', jar: '/jars/v1.jar' } }), /already runs v1\.jar/],
-    ['missing jar', sessionSnapshot({ jarReadable: false }), request(), /jar \/jars\/v2\.jar not found or not readable on the worker/],
-    ['image for a session cluster', sessionSnapshot(), request({ to: { kind: 'image', image: 'fixture-job:v2' }, job: undefined }), /is a session cluster/],
+    ['missing jar', sessionSnapshot({ refusals: [{ field: '--jar', problem: '/jars/v2.jar not found or not readable on the worker' }] }), request(), /--jar: \/jars\/v2\.jar not found or not readable on the worker/],
+    ['image for a session cluster', sessionSnapshot(), request({ to: { kind: 'image', image: 'fixture-job:v2' }, job: undefined }), /runs jobs from jars \(session-job\): upgrade one of its jobs with --job and --jar, not an image/],
     ['no checkpointing', sessionSnapshot({ job: job({ checkpointing: undefined }) }), request(), /checkpointing is not enabled/],
     ['no savepoint directory', sessionSnapshot({ clusterConfig: {} }), request(), /no savepoint directory: pass --savepoint-dir/],
     ['directory outside the prefixes', sessionSnapshot(), request({ savepointDir: 's3://other-bucket/sp' }), /s3:\/\/other-bucket\/sp is outside the allowed prefixes \(file:\/\/\/data\)/],
@@ -127,8 +135,8 @@ describe('preflight', () => {
 });
 
 describe('restore point after the stop', () => {
-  const savepointPlan = { mode: 'savepoint' as const };
-  const lastStatePlan = { mode: 'last-state' as const };
+  const savepointPlan = { mode: 'savepoint' as const, allowedPrefixes: ['file:///data', 'file:///c', 'file:///sp'] };
+  const lastStatePlan = { mode: 'last-state' as const, allowedPrefixes: ['file:///data', 'file:///c'] };
 
   test('a completed savepoint is the restore point', () => {
     expect(decideRestorePoint(savepointPlan, { status: 'completed', location: 'file:/sp/1' }, undefined, 600_000, NOW)).toMatchObject({ kind: 'savepoint', path: 'file:/sp/1' });
@@ -160,7 +168,7 @@ describe('restore point after the stop', () => {
   });
 
   test('stateless starts empty', () => {
-    expect(decideRestorePoint({ mode: 'stateless' }, undefined, undefined, 0, NOW).kind).toBe('empty-state');
+    expect(decideRestorePoint({ mode: 'stateless', allowedPrefixes: [] }, undefined, undefined, 0, NOW).kind).toBe('empty-state');
   });
 });
 

@@ -50,6 +50,12 @@ export interface JobManagerPodSnapshot {
   waitingReason?: string;
   waitingMessage?: string;
   lastTermination?: { reason?: string; exitCode?: number; finishedAt?: number };
+  /**
+   * The jobs this JobManager runs, asked of the pod itself (several JobManagers without HA each run their own);
+   * undefined when not asked, with `inventoryError` when asking failed.
+   */
+  jobs?: { id: string; name: string; state: FlinkJobState }[];
+  inventoryError?: string;
 }
 
 export type HighAvailabilityMode = 'none' | 'kubernetes' | 'zookeeper' | 'other';
@@ -83,8 +89,11 @@ export interface RestSnapshot {
   flinkVersion?: string;
   taskManagers?: number;
   slotsTotal?: number;
-  /** Jobs the REST API answered with (every answer's jobs, when several JobManagers answered). */
-  jobs: { id: string; name: string; state: FlinkJobState; tasksRunning?: number; tasksTotal?: number }[];
+  /**
+   * Jobs the REST API answered with (every answer's jobs, when several JobManagers answered). Task counts of jobs
+   * that are not finished; `tasksUnknown` when they could not be read (unknown, never "running").
+   */
+  jobs: { id: string; name: string; state: FlinkJobState; tasksRunning?: number; tasksTotal?: number; tasksUnknown?: boolean }[];
   /** With several JobManagers behind the Service: how many different job lists the answers had. */
   distinctAnswers?: number;
   answers?: number;

@@ -1,3 +1,4 @@
+import type { LockScopeRef } from './locks';
 import type { ClusterRef, TargetKind, VersionSpec } from './target';
 import type { JobRecord } from './record';
 
@@ -41,13 +42,20 @@ export interface TargetSnapshot {
   /** The cluster as flinkops keys it (its JobManager Deployment) once found; until then, as it was asked for. */
   cluster: ClusterRef;
   observedAt: number;
-  /** Why the cluster could not be observed at all (no such Deployment, REST unreachable). */
+  /** The worker's configured savepoint prefixes (empty: the cluster's own directories). */
+  allowedSavepointPrefixes?: string[];
+  /** Why the cluster could not be observed at all (no such Deployment): a real answer, so a refusal. */
   problem?: string;
+  /** Inputs the worker's policy refuses, by field (--rest-url, --jar): nothing is read or sent for them. */
+  refusals?: { field: string; problem: string }[];
   kind?: TargetKind;
+  /** What a new version of this target is: a jar (session jobs) or an image (application clusters). */
+  versionKind?: VersionSpec['kind'];
   restUrl?: string;
   flinkVersion?: string;
   clusterConfig: {
     savepointDir?: string;
+    checkpointDir?: string;
     highAvailability?: string;
     shutdownOnApplicationFinish?: boolean;
   };
@@ -59,10 +67,19 @@ export interface TargetSnapshot {
   /** The version running now, as flinkops knows it (application: from the Deployment; session: from its record). */
   currentVersion?: VersionSpec;
   record?: JobRecord;
-  /** Whether the worker can read the jar of the requested version (session jobs). */
-  jarReadable?: boolean;
+  /** Why flinkops' record of the job cannot be used (it fails its schema). */
+  recordProblem?: string;
+  /** Why the worker may not use the requested jar (outside the allowed directories, not a jar, not found). */
+  jarProblem?: string;
   /** A flinkops operation that holds this job or cluster now. */
   lockHolder?: LockHolder;
+  /** What an operation on the job locks: the job, or the whole cluster. */
+  lockScope?: LockScopeRef;
+  /** The kind's own upgrade checks and warnings (the kind knows what its deployments need). */
+  kindChecks?: { name: string; ok: boolean; detail: string }[];
+  kindWarnings?: string[];
+  /** The plan's deploy step for this kind, with {version} and {restore} placeholders. */
+  deployStep?: string;
 }
 
 export interface LockHolder {

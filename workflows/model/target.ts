@@ -104,3 +104,11 @@ export function flinkIdFrom(seed: string): string {
   for (let i = 0; id.length < 32; i++) id += fnv1a(`${i}:${seed}`);
   return id.slice(0, 32);
 }
+
+/** The version with everything it runs with (jar, entry class, arguments, parallelism), for plans people approve. */
+export function describeVersionInFull(version: VersionSpec): string {
+  const args = version.args === undefined ? '' : version.args.length === 0 ? ', no arguments' : `, arguments ${JSON.stringify(version.args)}`;
+  if (version.kind === 'image') return `${version.image}${args}`;
+  const parallelism = version.parallelism !== undefined ? `, parallelism ${version.parallelism}` : '';
+  return `${describeVersion(version)}${args}${parallelism}`;
+}

@@ -15,6 +15,8 @@ export type FindingCode =
   | 'cluster-not-found'
   | 'jobmanager-scaled-to-zero'
   | 'jobmanager-replicas-without-ha'
+  | 'jobs-at-risk'
+  | 'no-taskmanagers'
   | 'jobmanager-standby-with-ha'
   | 'jobmanager-crash-looping'
   | 'jobmanager-oom-killed'
@@ -41,7 +43,15 @@ export type FindingCode =
 
 /** What remediation does about a cluster. Scale, delete-pod and resubmit-job are destructive; waits are not. */
 export type RemediationAction =
-  | { kind: 'scale-jobmanager'; deployment: string; from: number; to: 1 }
+  | {
+      kind: 'scale-jobmanager';
+      deployment: string;
+      from: number;
+      to: 1;
+      /** The JobManager pod that stays (the one running the jobs), and those the scale-down removes. */
+      keep?: string;
+      remove?: string[];
+    }
   | { kind: 'delete-pod'; pod: string; uid: string }
   | { kind: 'wait-for-jobmanager' }
   | { kind: 'await-recovery'; jobIds: string[]; leader: boolean }
@@ -143,15 +153,19 @@ export function diagnose(snapshot: ClusterHealthSnapshot, context: DiagnoseConte
       action: { kind: 'escalate' },
     });
   } else if (split) {
+    const scaleDown = planScaleDown(snapshot, live);
     const evidence =
-      (snapshot.rest.distinctAnswers ?? 0) > 1 ? `; ${snapshot.rest.answers} requests through the Service saw ${snapshot.rest.distinctAnswers} different job lists` : '';
+      scaleDown.inventory ??
+      ((snapshot.rest.distinctAnswers ?? 0) > 1 ? `; ${snapshot.rest.answers} requests through the Service saw ${snapshot.rest.distinctAnswers} different job lists` : '');
+    const scale: RemediationAction = { kind: 'scale-jobmanager', deployment: jm.name, from: jm.replicas, to: 1, ...(scaleDown.keep ? { keep: scaleDown.keep, remove: scaleDown.remove } : {}) };
     add({
       code: 'jobmanager-replicas-without-ha',
       severity: 'critical',
       subject: jm.name,
       reason: `${jm.replicas} JobManager replicas without high availability: requests are split between ${NUMBER_WORDS[jm.replicas] ?? jm.replicas} independent leaders${evidence}`,
-      action: { kind: 'scale-jobmanager', deployment: jm.name, from: jm.replicas, to: 1 },
+      action: scaleDown.atRisk ? { kind: 'escalate' } : scale,
     });
+    if (scaleDown.atRisk) add({ code: 'jobs-at-risk', severity: 'critical', subject: jm.name, reason: scaleDown.atRisk, action: { kind: 'escalate' } });
   } else if (jm.replicas > 1) {
     add({
       code: 'jobmanager-standby-with-ha',
@@ -259,6 +273,30 @@ export function diagnose(snapshot: ClusterHealthSnapshot, context: DiagnoseConte
       for (const job of snapshot.knownJobs) add(jobFinding(job, snapshot, haOn, context));
     }
   }
+  if (snapshot.rest.reachable && !split && jm.replicas > 0) {
+    // Healthy means every job RUNNING with all its tasks, including jobs flinkops was never told about.
+    const known = new Set(snapshot.knownJobs.map((j) => j.jobId));
+    const active = snapshot.rest.jobs.filter((j) => !TERMINAL.includes(j.state));
+    for (const job of active.filter((j) => !known.has(j.id) && !allTasksRunning(j))) {
+      const tasks = job.tasksUnknown ? 'its tasks could not be read' : `${job.tasksRunning ?? 0}/${job.tasksTotal ?? '?'} tasks running`;
+      add({
+        code: 'job-recovering',
+        severity: 'warning',
+        subject: `${job.name} (${job.id})`,
+        reason: `job ${job.name} (${job.id}) is ${job.state}, ${tasks}: not healthy until every task runs`,
+        action: { kind: 'await-recovery', jobIds: [job.id], leader: false },
+      });
+    }
+    if (active.length > 0 && (snapshot.rest.taskManagers ?? 0) === 0) {
+      add({
+        code: 'no-taskmanagers',
+        severity: 'warning',
+        subject: 'taskmanagers',
+        reason: `no TaskManager is registered with the JobManager, so none of its ${active.length} job(s) can run (${snapshot.taskManagerReplicas} TaskManager replica(s) asked for)`,
+        action: { kind: 'await-recovery', jobIds: active.map((j) => j.id), leader: false },
+      });
+    }
+  }
 
   if (snapshot.lockHolder) {
     const holder = snapshot.lockHolder;
@@ -272,6 +310,47 @@ export function diagnose(snapshot: ClusterHealthSnapshot, context: DiagnoseConte
     return finish(base, findings, [], undefined, true);
   }
   return plan(base, findings, snapshot, context);
+}
+
+/** RUNNING with all its tasks running, as read (unknown counts are not running). */
+function allTasksRunning(job: { state: string; tasksRunning?: number; tasksTotal?: number; tasksUnknown?: boolean }): boolean {
+  return job.state === 'RUNNING' && !job.tasksUnknown && job.tasksTotal !== undefined && job.tasksTotal > 0 && job.tasksRunning === job.tasksTotal;
+}
+
+/**
+ * Which JobManager a scale-down to one replica keeps: the one that runs jobs (the most, then the oldest). Every job
+ * on the others goes with them; each must be one flinkops can bring back on the one kept (it knows the jar and has a
+ * checkpoint or savepoint), or nothing is done and the jobs at risk are named. Without an inventory of every live
+ * pod nothing is known, and nothing is done either.
+ */
+function planScaleDown(snapshot: ClusterHealthSnapshot, live: JobManagerPodSnapshot[]): { keep?: string; remove?: string[]; inventory?: string; atRisk?: string } {
+  const running = live.filter((p) => p.phase === 'Running');
+  if (running.length < 2) return {};
+  const unasked = running.filter((p) => p.jobs === undefined);
+  if (unasked.length > 0) {
+    return {
+      atRisk: `which jobs JobManager pod(s) ${unasked.map((p) => `${p.name} (${p.inventoryError ?? 'not asked'})`).join(', ')} run is not known, so a scale-down could silently drop them: ask each pod (GET /jobs/overview on its own address) and stop or register its jobs first`,
+    };
+  }
+  const ordered = [...running].sort((a, b) => (b.jobs?.length ?? 0) - (a.jobs?.length ?? 0) || a.createdAt - b.createdAt);
+  const keep = ordered[0]!;
+  const remove = ordered.slice(1);
+  const inventory = `; ${running.map((p) => `${p.name} runs ${p.jobs!.length === 0 ? 'no job' : p.jobs!.map((j) => `${j.name} (${j.id})`).join(', ')}`).join('; ')}`;
+  const unrecoverable: string[] = [];
+  for (const pod of remove) {
+    for (const job of pod.jobs ?? []) {
+      const known = snapshot.knownJobs.find((k) => k.jobId === job.id);
+      if (!known?.version) unrecoverable.push(`${job.name} (${job.id}) on ${pod.name}: flinkops does not know its jar (flinkops register)`);
+      else if (known.restoreCandidates.length === 0) unrecoverable.push(`${job.name} (${job.id}) on ${pod.name}: no retained checkpoint or recorded savepoint${known.checkpointProblem ? ` (${known.checkpointProblem})` : ''}`);
+    }
+  }
+  if (unrecoverable.length > 0) {
+    return {
+      inventory,
+      atRisk: `scaling down keeps ${keep.name} and removes ${remove.map((p) => p.name).join(', ')}, which would take ${unrecoverable.length} job(s) flinkops cannot bring back: ${unrecoverable.join('; ')}. Register them, or stop them with a savepoint and submit them to ${keep.name}, then remediate again`,
+    };
+  }
+  return { keep: keep.name, remove: remove.map((p) => p.name), inventory };
 }
 
 function podFinding(pod: JobManagerPodSnapshot): Finding | undefined {
@@ -324,9 +403,8 @@ function jobFinding(job: KnownJob, snapshot: ClusterHealthSnapshot, haOn: boolea
     return { code: 'job-stopped', severity: 'info', subject, reason: `job ${subject} is ${flinkJob.state} in Flink: it was stopped, flinkops leaves it stopped`, action: { kind: 'none' } };
   }
   if (flinkJob) {
-    const allRunning = flinkJob.state === 'RUNNING' && (flinkJob.tasksTotal === undefined || (flinkJob.tasksTotal > 0 && flinkJob.tasksRunning === flinkJob.tasksTotal));
-    if (allRunning) return { code: 'job-running', severity: 'info', subject, reason: `job ${subject} is RUNNING`, action: { kind: 'none' } };
-    const tasks = flinkJob.tasksTotal !== undefined ? `, ${flinkJob.tasksRunning ?? 0}/${flinkJob.tasksTotal} tasks running` : '';
+    if (allTasksRunning(flinkJob)) return { code: 'job-running', severity: 'info', subject, reason: `job ${subject} is RUNNING, all ${flinkJob.tasksTotal} tasks running`, action: { kind: 'none' } };
+    const tasks = flinkJob.tasksUnknown ? ', its tasks could not be read' : flinkJob.tasksTotal !== undefined ? `, ${flinkJob.tasksRunning ?? 0}/${flinkJob.tasksTotal} tasks running` : '';
     return {
       code: 'job-recovering',
       severity: 'warning',
@@ -514,7 +592,7 @@ function finish(base: DiagnosisBase, findings: Finding[], next: RemediationActio
 export function describeAction(action: PlannedAction): string {
   switch (action.kind) {
     case 'scale-jobmanager':
-      return `scale Deployment ${action.deployment} from ${action.from} to ${action.to} replica`;
+      return `scale Deployment ${action.deployment} from ${action.from} to ${action.to} replica${action.keep ? `, keeping pod ${action.keep} (it runs the jobs) and resubmitting the jobs of ${action.remove?.join(', ')} on it` : ''}`;
     case 'delete-pod':
       return `delete JobManager pod ${action.pod} (at most once per window)`;
     case 'wait-for-jobmanager':

@@ -156,8 +156,8 @@ class Remediation {
     switch (action.kind) {
       case 'scale-jobmanager': {
         this.step('scaling', describeAction(action));
-        await withSummary('scaleJobManager', QUICK, `scale ${action.deployment} to ${action.to}`, { cluster, deployment: action.deployment, replicas: action.to });
-        this.took(action, `scaling ${action.deployment} from ${action.from} to ${action.to} replica`);
+        await withSummary('scaleJobManager', QUICK, `scale ${action.deployment} to ${action.to}`, { cluster, deployment: action.deployment, replicas: action.to, keep: action.keep, remove: action.remove });
+        this.took(action, `scaling ${action.deployment} from ${action.from} to ${action.to} replica${action.keep ? ` (keeping ${action.keep})` : ''}`);
         await this.event(
           'Warning',
           'JobManagerScaled',

@@ -1,5 +1,6 @@
 import { formatDuration } from '../model/durations';
-import { canonicalLocation, isInsideAllowedPrefixes, sameLocation } from '../model/locations';
+import type { LockScopeRef } from '../model/locks';
+import { checkLocation, effectiveSavepointPrefixes, sameLocation } from '../model/locations';
 import type { JobRecord, SavepointEntry } from '../model/record';
 import type { TargetSnapshot } from '../model/snapshot';
 import { jobKeyFor, type ClusterRef, type TargetKind } from '../model/target';
@@ -13,6 +14,8 @@ export interface SavepointPlan {
   jobId: string;
   jobName: string;
   jobKey: string;
+  /** What the run holds while the savepoint is taken: the job, or the whole cluster. */
+  lockScope: LockScopeRef;
   savepointDir: string;
 }
 
@@ -24,6 +27,8 @@ export type SavepointPreflight =
 
 export function decideSavepointPreflight(snapshot: TargetSnapshot, request: SavepointRequest, allowedPrefixes: readonly string[], now: Date): SavepointPreflight {
   const cluster = `${request.cluster.namespace}/${request.cluster.name}`;
+  const refusal = snapshot.refusals?.[0];
+  if (refusal) return { kind: 'fail', reason: `${refusal.field}: ${refusal.problem}` };
   const blackout = activeBlackout(now, request.blackouts, request.timeZone);
   if (blackout) return { kind: 'skip', reason: `inside the blackout window "${blackout.text}" (${request.timeZone})` };
   if (snapshot.problem || !snapshot.kind) return { kind: 'fail', reason: snapshot.problem ?? `cluster ${cluster} could not be observed` };
@@ -33,14 +38,24 @@ export function decideSavepointPreflight(snapshot: TargetSnapshot, request: Save
   if (snapshot.lockHolder) {
     return { kind: 'skip', reason: `another flinkops operation holds the job: ${snapshot.lockHolder.operation} ${snapshot.lockHolder.workflowId}; this run is skipped, the next one will try again` };
   }
-  const savepointDir = request.savepointDir ?? snapshot.clusterConfig.savepointDir;
-  if (!savepointDir) return { kind: 'fail', reason: 'no savepoint directory: pass --savepoint-dir or set execution.checkpointing.savepoint-dir on the cluster' };
-  if (!isInsideAllowedPrefixes(savepointDir, allowedPrefixes)) {
-    return { kind: 'fail', reason: `savepoint directory ${savepointDir} is outside the allowed prefixes (${allowedPrefixes.join(', ')})` };
-  }
+  if (!snapshot.record && snapshot.recordProblem) return { kind: 'fail', reason: snapshot.recordProblem };
+  const requested = request.savepointDir ?? snapshot.clusterConfig.savepointDir;
+  const field = request.savepointDir !== undefined ? '--savepoint-dir' : 'execution.checkpointing.savepoint-dir';
+  if (!requested) return { kind: 'fail', reason: 'no savepoint directory: pass --savepoint-dir or set execution.checkpointing.savepoint-dir on the cluster' };
+  const location = checkLocation(requested, effectiveSavepointPrefixes(allowedPrefixes, snapshot.clusterConfig));
+  if (!location.ok) return { kind: 'fail', reason: `${field}: ${location.problem}` };
+  const jobKey = snapshot.record?.jobKey ?? jobKeyFor(job.name);
   return {
     kind: 'take',
-    plan: { cluster: snapshot.cluster, kind: snapshot.kind, jobId: job.id, jobName: job.name, jobKey: snapshot.record?.jobKey ?? jobKeyFor(job.name), savepointDir: canonicalLocation(savepointDir) },
+    plan: {
+      cluster: snapshot.cluster,
+      kind: snapshot.kind,
+      jobId: job.id,
+      jobName: job.name,
+      jobKey,
+      lockScope: snapshot.lockScope ?? { cluster: snapshot.cluster, jobKey },
+      savepointDir: location.location,
+    },
   };
 }
 

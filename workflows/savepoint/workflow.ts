@@ -1,44 +1,34 @@
-import { ApplicationFailure, CancellationScope, defineQuery, setHandler, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, setHandler, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { RecordIdentity } from '../../activities/records';
-import type { DisposalResult } from '../../activities/savepoints';
-import { polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
-import { formatDuration } from '../model/durations';
-import { PROGRESS_QUERIES } from '../model/progress-queries';
+import { failureMessage, polling, QUICK, withSummary } from '../activity-profiles';
 import { reportStep } from '../progress';
-import { lockScopeFor } from '../model/locks';
 import { jobKeyFor } from '../model/target';
-import type { SavepointEntry } from '../model/record';
+import type { TargetSnapshot } from '../model/snapshot';
 import { recordSavepointRun } from '../metrics';
 import { FLINK_JOB } from '../search-attributes';
+import { getSavepointProgressQuery, type SavepointProgress, type SavepointResult } from './contract';
 import { decideRetention, decideSavepointPreflight, type SavepointPlan } from './decide';
+import { LegacySavepointRun } from './legacy-0-1';
+import { completedRunMessage } from './messages';
 import { parseSavepointRequest, type SavepointRequest, type SavepointRequestInput } from './request';
 
-export interface SavepointResult {
-  outcome: 'completed' | 'skipped';
-  message: string;
-  savepoint?: SavepointEntry;
-  disposed: string[];
-  /** Disposals that failed; they stay in the job's record and are retried by the next run. */
-  disposalFailures: { path: string; error: string }[];
-  kept: string[];
-}
+export { getSavepointProgressQuery, type SavepointProgress, type SavepointResult } from './contract';
 
-export interface SavepointProgress {
-  step: string;
-  message: string;
-  history: { step: string; at: number; message: string }[];
-}
-
-export const getSavepointProgressQuery = defineQuery<SavepointProgress>(PROGRESS_QUERIES.savepointWorkflow);
+/** Behaviour changes of running savepoint runs, each behind patched() (see the upgrade workflow's UPGRADE_PATCHES). */
+export const SAVEPOINT_PATCHES = {
+  /** 0.2.0: three activities per run instead of eight (smaller histories); the 0.1.0 run is kept for replays. */
+  fewerActivities: 'savepoint-run-in-three-activities',
+} as const;
 
 /**
- * One savepoint of a running job (it keeps running): preflight (skip when the job is not running, another flinkops
- * operation holds it, or inside a blackout window), trigger and poll in one heartbeating activity, record it on
- * the job's record, then apply retention.
+ * One savepoint of a running job (it keeps running): observe and decide (skip when the job is not running, another
+ * flinkops operation holds it, or inside a blackout window), take it under the job's lock and record it in one
+ * heartbeating activity, then apply retention and write the outcome in another.
  */
 export async function savepointWorkflow(input: SavepointRequestInput): Promise<SavepointResult> {
   const parsed = parseSavepointRequest(input);
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(`invalid savepoint request: ${parsed.problem}`, 'InvalidRequest');
+  if (!patched(SAVEPOINT_PATCHES.fewerActivities)) return new LegacySavepointRun(parsed.request).run();
   return new SavepointRun(parsed.request).run();
 }
 
@@ -53,11 +43,8 @@ class SavepointRun {
   async run(): Promise<SavepointResult> {
     const request = this.request;
     this.step('preflight', `observing ${request.cluster.namespace}/${request.cluster.name}`);
-    const [policy, snapshot] = await Promise.all([
-      quickActivities.getOperationPolicy(),
-      withSummary('observeTarget', QUICK, 'observe cluster and job', { cluster: request.cluster, job: request.job, restUrl: request.restUrl }),
-    ]);
-    const decision = decideSavepointPreflight(snapshot, request, policy.allowedSavepointPrefixes, new Date());
+    const snapshot = await this.observe();
+    const decision = decideSavepointPreflight(snapshot, request, snapshot.allowedSavepointPrefixes ?? [], new Date());
     if (decision.kind === 'fail') {
       this.step('done', `failed: ${decision.reason}`);
       recordSavepointRun({ outcome: 'refused', trigger: request.trigger });
@@ -67,16 +54,21 @@ class SavepointRun {
       const job = snapshot.job && snapshot.kind ? { cluster: snapshot.cluster, kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
       return this.skip(decision.reason, job);
     }
-    const plan = decision.plan;
-    upsertSearchAttributes([{ key: FLINK_JOB, value: plan.jobName }]);
+    upsertSearchAttributes([{ key: FLINK_JOB, value: decision.plan.jobName }]);
+    return this.take(decision.plan);
+  }
 
-    const scope = lockScopeFor(plan.kind, plan.cluster, plan.jobKey);
-    const lock = await quickActivities.acquireOperationLock({ scope, workflowId: this.workflowId, operation: 'savepoint' });
-    if (!lock.acquired) return this.skip(`another flinkops operation holds the job: ${lock.holder.operation} ${lock.holder.workflowId}`, plan);
+  /** Not being able to look is not a refusal: it fails the run as "unavailable", and the next scheduled run tries again. */
+  private async observe(): Promise<TargetSnapshot> {
+    const request = this.request;
     try {
-      return await this.take(plan);
-    } finally {
-      await CancellationScope.nonCancellable(() => quickActivities.releaseOperationLock({ scope, workflowId: this.workflowId }));
+      return await withSummary('observeTarget', QUICK, 'observe cluster and job', { cluster: request.cluster, job: request.job, restUrl: request.restUrl });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const message = `savepoint not taken: ${request.cluster.namespace}/${request.cluster.name} could not be observed: ${failureMessage(error)}`;
+      this.step('done', message);
+      recordSavepointRun({ outcome: 'failed', trigger: request.trigger });
+      throw ApplicationFailure.nonRetryable(message, 'TargetUnavailable');
     }
   }
 
@@ -85,45 +77,42 @@ class SavepointRun {
     const identity = this.identity(plan);
     this.step('savepoint', `savepoint of ${plan.jobId} into ${plan.savepointDir}`);
     const startedAt = Date.now();
-    const outcome = await withSummary('triggerSavepoint', polling(request.timeout), `savepoint of ${plan.jobId}`, {
+    const taken = await withSummary('takeSavepoint', polling(request.timeout), `savepoint of ${plan.jobId}`, {
       cluster: request.cluster,
       restUrl: request.restUrl,
-      jobId: plan.jobId,
-      triggerId: uuid4().replace(/-/g, ''),
-      targetDirectory: plan.savepointDir,
-      timeoutMs: request.timeout,
+      lock: { scope: plan.lockScope, workflowId: this.workflowId },
+      identity,
+      operation: { jobId: plan.jobId, triggerId: uuid4().replace(/-/g, ''), targetDirectory: plan.savepointDir, timeoutMs: request.timeout },
+      entry: { jobId: plan.jobId, trigger: request.trigger, workflowId: this.workflowId },
     });
-    if (outcome.status !== 'completed') {
-      const message = `savepoint of ${plan.jobName} failed: ${outcome.reason}; the job keeps running`;
+    if (taken.status === 'locked') return this.skip(`another flinkops operation holds the job: ${taken.holder.operation} ${taken.holder.workflowId}`, plan);
+    if (taken.status !== 'completed') {
+      const message = `savepoint of ${plan.jobName} failed: ${taken.reason}; the job keeps running`;
       this.step('done', message);
       recordSavepointRun({ outcome: 'failed', trigger: request.trigger, durationMs: Date.now() - startedAt });
       await this.note(identity, 'failed', message, 'Warning', 'SavepointFailed');
       throw ApplicationFailure.nonRetryable(message, 'SavepointFailed');
     }
-    const durationMs = Date.now() - startedAt;
-    const { record, entry } = await quickActivities.recordSavepoint({
-      identity,
-      entry: { path: outcome.location, at: new Date().toISOString(), jobId: plan.jobId, trigger: request.trigger, workflowId: this.workflowId, durationMs },
-    });
+    const { entry, record } = taken;
+    const durationMs = entry.durationMs ?? Date.now() - startedAt;
     recordSavepointRun({ outcome: 'completed', trigger: request.trigger, durationMs, sizeBytes: entry.sizeBytes });
 
     this.step('retention', 'applying retention');
     const retention = decideRetention(record, request.retention, Date.now());
-    const toDispose = [...retention.dispose.map((d) => d.entry.path), ...record.pendingDisposals.map((p) => p.path)];
-    let disposals: DisposalResult = { disposed: [], failed: [] };
-    if (toDispose.length > 0) {
-      disposals = await withSummary('disposeSavepoints', polling(300_000), `dispose of ${toDispose.length} savepoint(s)`, {
-        cluster: request.cluster,
-        restUrl: request.restUrl,
-        paths: [...new Set(toDispose)],
-      });
-      await quickActivities.recordDisposals({ identity, result: disposals });
-    }
-    const size = entry.sizeBytes !== undefined ? `, ${(entry.sizeBytes / 1024).toFixed(1)} KiB` : '';
-    const failures = disposals.failed.length > 0 ? `; ${disposals.failed.length} disposal(s) failed and will be retried: ${disposals.failed.map((f) => `${f.path}: ${f.error}`).join('; ')}` : '';
-    const message = `savepoint ${entry.path} (${formatDuration(durationMs)}${size}); disposed of ${disposals.disposed.length}, keeping ${retention.keep.length}${failures}`;
+    const dispose = [...new Set([...retention.dispose.map((d) => d.entry.path), ...record.pendingDisposals.map((p) => p.path)])];
+    const disposals = await withSummary('finishSavepointRun', polling(300_000), `retention: dispose of ${dispose.length} savepoint(s)`, {
+      cluster: request.cluster,
+      restUrl: request.restUrl,
+      identity,
+      entry,
+      durationMs,
+      dispose,
+      kept: retention.keep.length,
+      historyEntry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: `savepoint (${request.trigger})`, outcome: 'completed', savepoint: entry.path, jobId: plan.jobId },
+      event: { cluster: request.cluster, action: 'Savepoint' },
+    });
+    const message = completedRunMessage(entry, durationMs, disposals, retention.keep.length);
     this.step('done', message);
-    await this.note(identity, 'completed', message, disposals.failed.length > 0 ? 'Warning' : 'Normal', disposals.failed.length > 0 ? 'SavepointDisposalFailed' : 'SavepointCompleted', entry.path);
     return {
       outcome: 'completed',
       message,
@@ -142,14 +131,12 @@ class SavepointRun {
     return { outcome: 'skipped', message: `skipped: ${reason}`, disposed: [], disposalFailures: [], kept: [] };
   }
 
-  private async note(identity: RecordIdentity, outcome: string, message: string, type: 'Normal' | 'Warning', reason: string, savepoint?: string): Promise<void> {
-    await Promise.all([
-      quickActivities.recordOutcome({
-        identity,
-        entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: `savepoint (${this.request.trigger})`, outcome, savepoint, jobId: identity.jobId, message },
-      }),
-      quickActivities.emitClusterEvent({ cluster: this.request.cluster, type, reason, action: 'Savepoint', note: `${message} (${this.workflowId})` }),
-    ]);
+  private async note(identity: RecordIdentity, outcome: string, message: string, type: 'Normal' | 'Warning', reason: string): Promise<void> {
+    await withSummary('noteSavepointRun', QUICK, `note: ${outcome}`, {
+      identity,
+      entry: { at: new Date().toISOString(), workflowId: this.workflowId, operation: `savepoint (${this.request.trigger})`, outcome, jobId: identity.jobId, message },
+      event: { cluster: this.request.cluster, type, reason, action: 'Savepoint', note: `${message} (${this.workflowId})` },
+    });
   }
 
   private identity(plan: Pick<SavepointPlan, 'cluster' | 'kind' | 'jobKey' | 'jobName' | 'jobId'>): RecordIdentity {

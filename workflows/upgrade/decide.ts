@@ -1,7 +1,8 @@
 import { formatDuration } from '../model/durations';
-import { canonicalLocation, isInsideAllowedPrefixes } from '../model/locations';
+import type { LockScopeRef } from '../model/locks';
+import { checkLocation, effectiveSavepointPrefixes } from '../model/locations';
 import type { JobSnapshot, TargetSnapshot } from '../model/snapshot';
-import { describeVersion, jobKeyFor, sameVersion, type ClusterRef, type TargetKind, type VersionSpec } from '../model/target';
+import { describeVersion, describeVersionInFull, jobKeyFor, sameVersion, type ClusterRef, type TargetKind, type VersionSpec } from '../model/target';
 import type { UpgradeMode, UpgradeRequest } from './request';
 
 /**
@@ -9,6 +10,7 @@ import type { UpgradeMode, UpgradeRequest } from './request';
  * Every branch says why, and the reason ends up in the Temporal UI and the CLI.
  */
 export interface UpgradePolicy {
+  /** The worker's configured savepoint prefixes; empty: the cluster's own savepoint and checkpoint directories. */
   allowedSavepointPrefixes: readonly string[];
 }
 
@@ -24,10 +26,14 @@ export interface UpgradePlan {
   jobId: string;
   jobName: string;
   jobKey: string;
+  /** What the upgrade holds while it runs: the job, or the whole cluster. */
+  lockScope: LockScopeRef;
   from: VersionSpec;
   to: VersionSpec;
   mode: UpgradeMode;
   savepointDir?: string;
+  /** Where savepoints and checkpoints may come from on this cluster (a last-state fallback must be inside). */
+  allowedPrefixes: string[];
   allowNonRestoredState: boolean;
   checkpointingEnabled: boolean;
   /** Verification must see a checkpoint after the restore, so it waits at least about two checkpoint intervals. */
@@ -49,17 +55,18 @@ export function decidePreflight(snapshot: TargetSnapshot, request: UpgradeReques
   const pass = (name: string, detail: string) => checks.push({ name, ok: true, detail });
   const cluster = `${request.cluster.namespace}/${request.cluster.name}`;
 
-  if (snapshot.problem || !snapshot.kind || !snapshot.jobManager) return refuse('target', snapshot.problem ?? `cluster ${cluster} could not be observed`);
-  const expectedKind: TargetKind = request.to.kind === 'jar' ? 'session-job' : 'application';
-  if (snapshot.kind !== expectedKind) {
+  const refusal = snapshot.refusals?.[0];
+  if (refusal) return refuse('input', `${refusal.field}: ${refusal.problem}`);
+  if (snapshot.problem || !snapshot.kind || !snapshot.jobManager || !snapshot.versionKind) return refuse('target', snapshot.problem ?? `cluster ${cluster} could not be observed`);
+  if (request.to.kind !== snapshot.versionKind) {
     return refuse(
       'target',
-      snapshot.kind === 'application'
-        ? `${cluster} is an application cluster (its JobManager runs standalone-job): upgrade it with an image, not a jar`
-        : `${cluster} is a session cluster: upgrade one of its jobs with --job and a jar, not an image`,
+      snapshot.versionKind === 'image'
+        ? `${cluster} is a ${snapshot.kind} target deployed from an image: upgrade it with --image, not a jar`
+        : `${cluster} runs jobs from jars (${snapshot.kind}): upgrade one of its jobs with --job and --jar, not an image`,
     );
   }
-  pass('target', `${snapshot.kind === 'application' ? 'application' : 'session'} cluster ${cluster}, Flink ${snapshot.flinkVersion ?? '?'} at ${snapshot.restUrl ?? '?'}`);
+  pass('target', `${snapshot.kind} ${cluster}, Flink ${snapshot.flinkVersion ?? '?'} at ${snapshot.restUrl ?? '?'}`);
 
   const job = snapshot.job;
   if (!job) return refuse('job', snapshot.jobProblem ?? `no job found on ${cluster}`);
@@ -74,6 +81,8 @@ export function decidePreflight(snapshot: TargetSnapshot, request: UpgradeReques
   }
   pass('serialization', 'no other flinkops operation holds this job or cluster');
 
+  if (!snapshot.record && snapshot.recordProblem) return refuse('record', snapshot.recordProblem);
+  if (snapshot.recordProblem) warnings.push(snapshot.recordProblem);
   const from = request.from ?? snapshot.currentVersion;
   if (!from) {
     return refuse(
@@ -85,34 +94,25 @@ export function decidePreflight(snapshot: TargetSnapshot, request: UpgradeReques
   if (sameVersion(from, to)) return refuse('version', `the job already runs ${describeVersion(to)}: nothing to upgrade`);
   pass('version', `${describeVersion(from)} -> ${describeVersion(to)}`);
 
-  if (to.kind === 'jar' && snapshot.jarReadable === false) return refuse('jar', `jar ${to.jar} not found or not readable on the worker`);
-  if (snapshot.kind === 'application') {
-    if (snapshot.jobManager.args[0] !== 'standalone-job') {
-      return refuse('deployment', `the JobManager container of ${snapshot.jobManager.deployment} does not run standalone-job, so flinkops cannot pass it a savepoint`);
-    }
-    if (request.mode !== 'stateless' && snapshot.clusterConfig.shutdownOnApplicationFinish !== false) {
-      return refuse(
-        'deployment',
-        `${snapshot.jobManager.deployment} shuts its JobManager down when the job finishes, so after stop-with-savepoint Kubernetes would restart it and re-run the old job: set execution.shutdown-on-application-finish: false (as the Flink Kubernetes Operator does)`,
-      );
-    }
-    if (snapshot.jobManager.strategy !== 'Recreate') {
-      warnings.push(`${snapshot.jobManager.deployment} uses the ${snapshot.jobManager.strategy} strategy: two JobManagers may overlap during the rollout; Recreate is safer for Flink`);
-    }
+  for (const check of snapshot.kindChecks ?? []) {
+    if (!check.ok) return refuse(check.name, check.detail);
+    checks.push(check);
   }
+  warnings.push(...(snapshot.kindWarnings ?? []));
 
+  const allowedPrefixes = effectiveSavepointPrefixes(policy.allowedSavepointPrefixes, snapshot.clusterConfig);
   let savepointDir: string | undefined;
   if (request.mode !== 'stateless') {
     if (!job.checkpointing) {
       return refuse('checkpointing', `checkpointing is not enabled for job ${job.id}: flinkops cannot verify a restore (or fall back to a checkpoint) without it`);
     }
     pass('checkpointing', `every ${formatDuration(job.checkpointing.intervalMs)}, ${job.completedCheckpoints} completed so far`);
-    savepointDir = request.savepointDir ?? snapshot.clusterConfig.savepointDir;
-    if (!savepointDir) return refuse('savepoint directory', 'no savepoint directory: pass --savepoint-dir or set execution.checkpointing.savepoint-dir on the cluster');
-    if (!isInsideAllowedPrefixes(savepointDir, policy.allowedSavepointPrefixes)) {
-      return refuse('savepoint directory', `savepoint directory ${savepointDir} is outside the allowed prefixes (${policy.allowedSavepointPrefixes.join(', ')})`);
-    }
-    savepointDir = canonicalLocation(savepointDir);
+    const requested = request.savepointDir ?? snapshot.clusterConfig.savepointDir;
+    const field = request.savepointDir !== undefined ? '--savepoint-dir' : 'execution.checkpointing.savepoint-dir';
+    if (!requested) return refuse('savepoint directory', 'no savepoint directory: pass --savepoint-dir or set execution.checkpointing.savepoint-dir on the cluster');
+    const location = checkLocation(requested, allowedPrefixes);
+    if (!location.ok) return refuse('savepoint directory', `${field}: ${location.problem}`);
+    savepointDir = location.location;
     pass('savepoint directory', savepointDir);
     if (request.mode === 'last-state') {
       if (!job.checkpointing.retainedOnCancellation) {
@@ -124,16 +124,19 @@ export function decidePreflight(snapshot: TargetSnapshot, request: UpgradeReques
     warnings.push('stateless mode: the job is cancelled and the new version starts without any state');
   }
 
+  const jobKey = snapshot.record?.jobKey ?? jobKeyFor(job.name);
   const plan: UpgradePlan = {
     cluster: snapshot.cluster,
     kind: snapshot.kind,
     jobId: job.id,
     jobName: job.name,
-    jobKey: snapshot.record?.jobKey ?? jobKeyFor(job.name),
+    jobKey,
+    lockScope: snapshot.lockScope ?? { cluster: snapshot.cluster, jobKey },
     from,
     to,
     mode: request.mode,
     savepointDir,
+    allowedPrefixes,
     allowNonRestoredState: request.allowNonRestoredState,
     checkpointingEnabled: job.checkpointing !== undefined,
     verifyTimeoutMs: verifyTimeout(request, job, warnings),
@@ -141,7 +144,7 @@ export function decidePreflight(snapshot: TargetSnapshot, request: UpgradeReques
     checks,
     warnings,
   };
-  plan.steps = describeSteps(plan, snapshot, request);
+  plan.steps = describeSteps(plan, snapshot.deployStep ?? 'deploy {version} {restore}', request);
   return { kind: 'proceed', plan };
 }
 
@@ -161,28 +164,25 @@ export function fillVersionDefaults(to: VersionSpec, from: VersionSpec): Version
   return to;
 }
 
-function describeSteps(plan: UpgradePlan, snapshot: TargetSnapshot, request: UpgradeRequest): string[] {
+function describeSteps(plan: UpgradePlan, deployStep: string, request: UpgradeRequest): string[] {
   const steps: string[] = [];
   if (plan.mode === 'stateless') steps.push(`cancel job ${plan.jobId} without a savepoint (stateless mode)`);
   else steps.push(`stop job ${plan.jobId} with a savepoint into ${plan.savepointDir} (idempotent trigger, timeout ${formatDuration(request.timeouts.savepoint)})`);
   if (plan.mode === 'last-state') steps.push(`if the savepoint fails: cancel the job and restore from its newest retained checkpoint if younger than ${formatDuration(request.maxCheckpointAge)}`);
   else if (plan.mode === 'savepoint') steps.push('if the savepoint fails: stop here, the job keeps running unchanged');
   const restore = plan.mode === 'stateless' ? 'without state' : `from that savepoint${plan.allowNonRestoredState ? ' (allowing non-restored state)' : ''}`;
-  if (plan.kind === 'session-job') {
-    steps.push(`run ${describeVersion(plan.to)} on the session cluster ${restore}, with a fixed job id so a retry cannot start it twice`);
-  } else {
-    const deployments = [snapshot.jobManager!.deployment, ...snapshot.taskManagers.map((t) => t.deployment)].join(', ');
-    steps.push(`set the image of ${deployments} to ${describeVersion(plan.to)} and start ${restore}; wait for the rollout (timeout ${formatDuration(request.timeouts.deploy)})`);
-  }
+  steps.push(deployStep.replace('{version}', describeVersionInFull(plan.to)).replace('{restore}', restore));
   steps.push(
     `verify: all tasks RUNNING${plan.mode === 'stateless' ? '' : ', restored from exactly that savepoint'}${plan.checkpointingEnabled ? ', a checkpoint completes after the restore' : ''}, no restart for ${formatDuration(request.stabilityWindow)}`,
   );
-  steps.push(`on failure: roll back to ${describeVersion(plan.from)} ${plan.mode === 'stateless' ? 'without state' : 'from the same savepoint'} and verify it the same way`);
+  steps.push(
+    `on failure: make sure the new job is gone, then roll back to ${describeVersionInFull(plan.from)} ${plan.mode === 'stateless' ? 'without state' : 'from the same savepoint'} and verify it the same way`,
+  );
   return steps;
 }
 
 export type StopOutcome =
-  | { status: 'completed'; location: string }
+  | { status: 'completed'; location: string; /** From the first attempt's trigger to completion. */ durationMs?: number }
   | { status: 'failed'; reason: string }
   | { status: 'timed-out'; reason: string };
 
@@ -197,7 +197,7 @@ export type RestoreDecision =
  * After the stop step. A failed or timed-out savepoint leaves the job running; only last-state mode may then
  * fall back to a retained checkpoint, and only one younger than the configured age.
  */
-export function decideRestorePoint(plan: Pick<UpgradePlan, 'mode'>, stop: StopOutcome | undefined, job: JobSnapshot | undefined, maxCheckpointAgeMs: number, nowMs: number): RestoreDecision {
+export function decideRestorePoint(plan: Pick<UpgradePlan, 'mode' | 'allowedPrefixes'>, stop: StopOutcome | undefined, job: JobSnapshot | undefined, maxCheckpointAgeMs: number, nowMs: number): RestoreDecision {
   if (plan.mode === 'stateless') return { kind: 'empty-state', reason: 'stateless mode: the new version starts without state' };
   if (stop?.status === 'completed') return { kind: 'savepoint', path: stop.location, reason: `savepoint ${stop.location} completed` };
   const failure = stop ? stop.reason : 'the savepoint was not taken';
@@ -210,6 +210,8 @@ export function decideRestorePoint(plan: Pick<UpgradePlan, 'mode'>, stop: StopOu
   }
   const checkpoint = job.latestCheckpoint;
   if (!checkpoint) return { kind: 'nothing-changed', reason: `${failure}; last-state fallback not possible: the job has no completed checkpoint` };
+  const location = checkLocation(checkpoint.path, plan.allowedPrefixes);
+  if (!location.ok) return { kind: 'nothing-changed', reason: `${failure}; last-state fallback refused: checkpoint ${location.problem}` };
   const ageMs = nowMs - checkpoint.completedAt;
   if (ageMs > maxCheckpointAgeMs) {
     return {

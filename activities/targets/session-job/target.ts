@@ -1,28 +1,76 @@
-import { access, constants } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import type { VersionSpec } from '../../workflows/model/target';
-import { failpoint, type FailpointName } from '../failpoints';
-import { FlinkRestError, type FlinkRestClient } from '../flink/rest-client';
-import type { DeployRequest, PreparedVersion, TargetAdapter } from './adapter';
+import type { JobSnapshot } from '../../../workflows/model/snapshot';
+import type { VersionSpec } from '../../../workflows/model/target';
+import { failpoint } from '../../failpoints';
+import { snapshotJob } from '../../flink/job-snapshot';
+import { FlinkRestError } from '../../flink/rest-client';
+import { checkJar } from '../../policy';
+import type { ResolvedCluster } from '../resolve';
+import { cancelAndWait, storageDirectoriesOf, jobState, retireJob, runSavepointOperation } from '../rest-control';
+import type { DeployRequest, FlinkTarget, PreparedVersion, RetireOutcome, SavepointOperation, TargetDeps, TargetEndpoint, UpgradeFacts } from '../seam';
 
 /** A job on a session cluster: deployed by uploading its jar and running it through the Flink REST API. */
-export class SessionJobAdapter implements TargetAdapter {
+export class SessionJobTarget implements FlinkTarget {
   readonly kind = 'session-job' as const;
+  readonly versionKind = 'jar' as const;
+  readonly singleJob = false;
+  readonly restUrl: string;
+  readonly flink: FlinkTarget['flink'];
 
   constructor(
-    private readonly flink: FlinkRestClient,
-    private readonly failpoints: Partial<Record<FailpointName, number>> = {},
-  ) {}
+    private readonly deps: TargetDeps,
+    readonly cluster: ResolvedCluster,
+    endpoint: TargetEndpoint,
+  ) {
+    this.restUrl = endpoint.restUrl;
+    this.flink = endpoint.flink;
+  }
 
   currentVersion(): VersionSpec | undefined {
     return undefined; // Flink does not remember which jar a job came from; the job record does.
   }
 
+  lockScope(jobKey: string) {
+    return { cluster: this.cluster.id, jobKey };
+  }
+
+  upgradeChecks(_facts: UpgradeFacts) {
+    return { checks: [], warnings: [] };
+  }
+
+  describeDeploy(): string {
+    return 'run {version} on the session cluster {restore}, with a fixed job id so a retry cannot start it twice';
+  }
+
+  storageDirectories() {
+    return storageDirectoriesOf(this.flink);
+  }
+
+  jobFacts(jobId: string): Promise<JobSnapshot> {
+    return snapshotJob(this.flink, jobId);
+  }
+
+  stopWithSavepoint(operation: SavepointOperation) {
+    return runSavepointOperation(this.flink, operation, 'stop');
+  }
+
+  triggerSavepoint(operation: SavepointOperation) {
+    return runSavepointOperation(this.flink, operation, 'savepoint');
+  }
+
+  cancel(jobId: string, timeoutMs: number): Promise<void> {
+    return cancelAndWait(this.flink, jobId, timeoutMs);
+  }
+
+  retire(jobId: string, timeoutMs: number): Promise<RetireOutcome> {
+    return retireJob(this.flink, jobId, timeoutMs);
+  }
+
   /** Uploads the jar while the old job still runs: the upload is not part of the downtime. */
   async prepare(version: VersionSpec): Promise<PreparedVersion> {
     if (version.kind !== 'jar') return {};
-    if (!(await readable(version.jar))) throw ApplicationFailure.nonRetryable(`jar ${version.jar} not found or not readable on the worker`, 'JarNotFound');
-    return { jarId: await this.flink.uploadJar(version.jar) };
+    const jar = await checkJar(version.jar, this.deps.settings.jars);
+    return { jarId: await this.flink.uploadJar(jar) };
   }
 
   async discard(prepared: PreparedVersion): Promise<void> {
@@ -32,13 +80,13 @@ export class SessionJobAdapter implements TargetAdapter {
   async deploy(request: DeployRequest): Promise<void> {
     const version = request.version;
     if (version.kind !== 'jar') throw ApplicationFailure.nonRetryable(`a session job is deployed from a jar, not ${version.kind}`, 'InvalidVersion');
-    if (await this.jobExists(request.jobId)) {
+    if ((await jobState(this.flink, request.jobId)) !== undefined) {
       // An earlier attempt (or run) got this far: nothing to submit, and the prepared jar is not needed.
       if (request.prepared) await this.discard(request.prepared);
       return;
     }
 
-    const jarId = await this.uploadedJar(request);
+    const jarId = await this.uploadedJar(request, version);
     try {
       request.heartbeat(`running ${jarId} as job ${request.jobId}`);
       await this.flink.runJar(jarId, {
@@ -50,8 +98,11 @@ export class SessionJobAdapter implements TargetAdapter {
         allowNonRestoredState: request.restore.allowNonRestoredState || undefined,
       });
     } catch (error) {
-      if (error instanceof FlinkRestError && error.isDuplicateJobSubmission && (await this.jobExists(request.jobId))) return;
-      if (error instanceof FlinkRestError && !error.isUnreachable && error.status !== undefined && error.status < 502) {
+      if (error instanceof FlinkRestError && (error.isDuplicateJobSubmission || error.isUnreachable || (error.status ?? 0) >= 500)) {
+        // A submission whose answer was lost may have gone through: the job id says.
+        if ((await jobState(this.flink, request.jobId)) !== undefined) return;
+      }
+      if (error instanceof FlinkRestError && error.status !== undefined && error.status < 500) {
         // Flink looked at the program and refused it (cannot restore the state, bad arguments, main failed).
         throw ApplicationFailure.nonRetryable(error.message, 'DeployRejected');
       }
@@ -59,37 +110,19 @@ export class SessionJobAdapter implements TargetAdapter {
     } finally {
       await this.flink.deleteJar(jarId).catch(() => undefined);
     }
-    await failpoint(this.failpoints, 'redeploy.afterSubmit');
+    await failpoint(this.deps.failpoints, 'redeploy.afterSubmit');
   }
 
   /** The prepared jar if the JobManager still has it (it forgets uploads when it restarts), else a fresh upload. */
-  private async uploadedJar(request: DeployRequest): Promise<string> {
+  private async uploadedJar(request: DeployRequest, version: Extract<VersionSpec, { kind: 'jar' }>): Promise<string> {
     const prepared = request.prepared?.jarId;
     if (prepared && (await this.flink.listJars()).files.some((f) => f.id === prepared)) return prepared;
-    const version = request.version as Extract<VersionSpec, { kind: 'jar' }>;
-    if (!(await readable(version.jar))) throw ApplicationFailure.nonRetryable(`jar ${version.jar} not found or not readable on the worker`, 'JarNotFound');
+    const jar = await checkJar(version.jar, this.deps.settings.jars);
     request.heartbeat(`uploading ${version.jar}`);
-    return this.flink.uploadJar(version.jar);
-  }
-
-  private async jobExists(jobId: string): Promise<boolean> {
-    try {
-      await this.flink.jobDetails(jobId);
-      return true;
-    } catch (error) {
-      if (error instanceof FlinkRestError && error.isNotFound) return false;
-      throw error;
-    }
+    return this.flink.uploadJar(jar);
   }
 }
 
-async function readable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
+export function sessionJobTarget(deps: TargetDeps, cluster: ResolvedCluster, endpoint: TargetEndpoint): FlinkTarget {
+  return new SessionJobTarget(deps, cluster, endpoint);
 }
-
-export { readable as isReadableFile };
