@@ -10,6 +10,7 @@ import { scheduleCommand } from './commands/schedule';
 import { setupCommand } from './commands/setup';
 import { upgradeCommand } from './commands/upgrade';
 import { connectClient } from './connect';
+import { requireWorker } from './worker-check';
 import type { CliContext } from './context';
 import { CliError, EXIT } from './exit-codes';
 
@@ -27,9 +28,10 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
   let connection: Awaited<ReturnType<typeof connectClient>> | undefined;
   const context: CliContext = {
     defaults: () => cliConfig(program).defaults,
-    async connect() {
+    async connect(options = {}) {
       const settings = settingsFrom(program);
       connection ??= await connectClient(settings);
+      if (options.worker) await requireWorker(connection.client, settings.namespace, settings.taskQueue, settings.address);
       return { client: connection.client, settings: { ...settings, webUi: process.env.FLINKOPS_WEB_UI }, print: (line) => console.log(line) };
     },
   };
@@ -40,7 +42,7 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
     .requiredOption('--rest-url <url>', 'Flink REST endpoint, e.g. http://127.0.0.1:8081')
     .option('--json', 'print JSON')
     .action(async (options: { restUrl: string; json?: boolean }) => {
-      const { client, settings, print } = await context.connect();
+      const { client, settings, print } = await context.connect({ worker: true });
       const info = await client.workflow.execute<typeof clusterInfoWorkflow>('clusterInfoWorkflow', {
         taskQueue: settings.taskQueue,
         workflowId: `cluster-info-${Date.now()}`,
@@ -67,6 +69,8 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
   program.addCommand(watchCommand(context));
   program.addCommand(registerCommand(context));
   program.addCommand(setupCommand(context));
+  // addCommand does not pass these settings on: usage errors must exit 2 from every subcommand, not exit the process.
+  forEachCommand(program, (command) => command.exitOverride().showHelpAfterError());
 
   return { program, close: async () => connection?.close() };
 }
@@ -82,6 +86,11 @@ function cliConfig(program: Command): ReturnType<typeof loadCliSettings> {
     if (error instanceof ConfigError) throw new CliError(error.message, EXIT.invalid);
     throw error;
   }
+}
+
+function forEachCommand(command: Command, apply: (command: Command) => void): void {
+  apply(command);
+  for (const sub of command.commands) forEachCommand(sub, apply);
 }
 
 function settingsFrom(program: Command): TemporalSettings {
@@ -100,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof CliError) {
       console.error(`flinkops: ${error.message}`);
+      if (error.hint) console.error(`hint: ${error.hint}`);
       return error.exitCode;
     }
     console.error(`flinkops: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId, type WorkflowStartOptions } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import { formatDuration } from '../workflows/model/durations';
-import { CliError, EXIT } from './exit-codes';
+import { CliError, EXIT, exitForFailure } from './exit-codes';
 
 export interface StepReport {
   step: string;
@@ -26,14 +26,6 @@ export async function startExclusive<T extends Workflow>(
     throw error;
   }
 }
-
-/** Failure types the workflows use, and what the CLI makes of them. */
-const FAILURE_EXIT: Record<string, number> = {
-  InvalidRequest: EXIT.invalid,
-  PreflightRefused: EXIT.invalid,
-  SavepointPreflightFailed: EXIT.invalid,
-  UpgradeAborted: EXIT.aborted,
-};
 
 /**
  * Prints a workflow's steps as they happen (from its progress query) until it ends; returns its result or
@@ -70,12 +62,18 @@ export async function followWorkflow<T>(
   }
 }
 
-/** The innermost failure of a failed workflow, with its type mapped to an exit code. */
+/**
+ * The innermost failure of a failed workflow, with its type mapped to an exit code and a hint
+ * (workflows/model/failures.ts). A workflow that failed because an activity ran out of retries carries the
+ * activity's failure type, under the activity failure.
+ */
 export function workflowFailure(error: unknown): CliError {
   let cause = error as { cause?: unknown; message?: string; type?: string; name?: string } | undefined;
   while (cause?.cause && (cause.name === 'WorkflowFailedError' || !cause.type)) cause = cause.cause;
   const type = cause?.type;
   const message = cause?.message ?? String(error);
   if (cause?.name === 'CancelledFailure' || type === 'CancelledFailure') return new CliError(`cancelled: ${message}`, EXIT.failed);
-  return new CliError(message, type ? (FAILURE_EXIT[type] ?? EXIT.failed) : EXIT.failed);
+  if (cause?.name === 'TimeoutFailure') return new CliError(`${message}: the worker did not finish in time`, EXIT.unavailable, 'is a flinkops worker polling the task queue? (README: Troubleshooting)');
+  const { exitCode, hint } = exitForFailure(type);
+  return new CliError(message, exitCode, hint);
 }

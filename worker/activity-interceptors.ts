@@ -1,10 +1,17 @@
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptors } from '@temporalio/worker';
+import { toActivityFailure } from '../activities/failures';
+import { keepAliveDetails } from '../activities/heartbeat';
 import { METRICS } from '../workflows/model/metric-names';
 
 /**
- * Per activity execution: log lines carry the Flink cluster and job the activity works on (from its request),
- * and a failed attempt is counted by activity type and error type (the SDK's own counter only says "ActivityError").
+ * Per activity execution:
+ * - keep-alive heartbeats while it runs (activities with a heartbeat timeout), so a dead worker is noticed within
+ *   seconds; they repeat the activity's own latest heartbeat details (activities/heartbeat.ts);
+ * - whatever it throws becomes one of flinkops' failure types, non-retryable when retrying cannot help, with a one-line
+ *   message (activities/failures.ts);
+ * - log lines carry the Flink cluster and job the activity works on (from its request), and a failed attempt is
+ *   counted by activity type and error type (the SDK's own counter only says "ActivityError").
  */
 export function activityInterceptors(ctx: Context): ActivityInterceptors {
   let target: Record<string, string> = {};
@@ -12,11 +19,16 @@ export function activityInterceptors(ctx: Context): ActivityInterceptors {
     inbound: {
       async execute(input, next) {
         target = targetOf(input.args[0]);
+        const timeoutMs = ctx.info.heartbeatTimeoutMs;
+        const keepAlive = timeoutMs ? setInterval(() => ctx.heartbeat(keepAliveDetails(ctx)), Math.max(200, Math.min(2_000, timeoutMs / 3))) : undefined;
         try {
           return await next(input);
         } catch (error) {
-          ctx.metricMeter.createCounter(METRICS.activityFailures, undefined, 'failed activity attempts by error type').add(1, { error: errorType(error) });
-          throw error;
+          const failure = toActivityFailure(error);
+          ctx.metricMeter.createCounter(METRICS.activityFailures, undefined, 'failed activity attempts by error type').add(1, { error: errorType(failure) });
+          throw failure;
+        } finally {
+          clearInterval(keepAlive);
         }
       },
     },

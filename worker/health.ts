@@ -6,6 +6,8 @@ export interface HealthState {
   ready: () => boolean;
   /** The process can still make progress (false once the worker has failed). */
   live: () => boolean;
+  /** Why not ready, for the body of a 503 from /readyz (no secrets). */
+  problems?: () => string[];
 }
 
 /**
@@ -21,7 +23,8 @@ export async function startHealthServer(bindAddress: string, state: HealthState)
       response.writeHead(404).end('not found\n');
       return;
     }
-    response.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'unavailable\n');
+    const detail = !ok && path === '/readyz' ? (state.problems?.() ?? []) : [];
+    response.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : `unavailable\n${detail.map((d) => `${d}\n`).join('')}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>

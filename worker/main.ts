@@ -8,6 +8,8 @@ import { formatDuration } from '../workflows/model/durations';
 import { METRIC_BUCKETS } from '../workflows/model/metric-names';
 import { activityInterceptors } from './activity-interceptors';
 import { startHealthServer } from './health';
+import { Readiness } from './readiness';
+import { promoteWhenPolling } from './versioning';
 import { createLogger } from './logging';
 import { workflowSource } from './workflow-source';
 
@@ -72,19 +74,37 @@ async function runWorker(settings: WorkerSettings, logger: DefaultLogger): Promi
   }
   try {
     const { workflowInterceptorModules, ...source } = workflowSource();
+    const activityContext = defaultActivityContext(settings);
+    const versioning = settings.worker.versioning;
     const worker = await Worker.create({
       connection,
       namespace: temporal.namespace,
       taskQueue: temporal.taskQueue,
       ...source,
       interceptors: { activity: [activityInterceptors], workflowModules: workflowInterceptorModules },
-      activities: createActivities(defaultActivityContext(settings)),
+      activities: createActivities(activityContext),
       shutdownGraceTime: settings.worker.shutdownGraceTimeMs,
       ...(settings.worker.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: settings.worker.maxConcurrentActivities } : {}),
+      ...(versioning
+        ? {
+            workerDeploymentOptions: {
+              useWorkerVersioning: true,
+              version: { deploymentName: versioning.deploymentName, buildId: versioning.buildId },
+              defaultVersioningBehavior: versioning.defaultBehavior,
+            },
+          }
+        : {}),
     });
+    const readiness = new Readiness(connection, temporal.namespace, activityContext.kube.kc, (message, meta) => logger.warn(message, meta));
+    await readiness.start();
     const health = settings.health.bindAddress
-      ? await startHealthServer(settings.health.bindAddress, { ready: () => worker.getState() === 'RUNNING', live: () => worker.getState() !== 'FAILED' })
+      ? await startHealthServer(settings.health.bindAddress, {
+          ready: () => worker.getState() === 'RUNNING' && readiness.ready(),
+          live: () => worker.getState() !== 'FAILED',
+          problems: () => [...(worker.getState() === 'RUNNING' ? [] : [`worker: ${worker.getState()}`]), ...readiness.problems()],
+        })
       : undefined;
+    if (versioning?.promote) void promoteWhenPolling(connection, temporal.namespace, versioning, logger);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () =>
         logger.info(`${signal}: shutting down; in-flight activities have ${formatDuration(settings.worker.shutdownGraceTimeMs)} to finish before they are cancelled`),
@@ -96,6 +116,7 @@ async function runWorker(settings: WorkerSettings, logger: DefaultLogger): Promi
     try {
       await worker.run();
     } finally {
+      readiness.stop();
       health?.close();
     }
     logger.info('flinkops worker stopped');

@@ -71,6 +71,14 @@ export function cancelCommand(context: CliContext): Command {
       const ref = cluster(arg, options.namespace);
       const { client, print } = await context.connect();
       const handle = client.workflow.getHandle(options.workflowId ?? upgradeWorkflowId(ref, options.job));
+      const description = await handle.describe().catch((error: unknown) => {
+        if ((error as { name?: string }).name === 'WorkflowNotFoundError') throw new CliError(`no upgrade ${handle.workflowId} to cancel: it never ran (or its history expired)`, EXIT.invalid);
+        throw error;
+      });
+      if (description.status.name !== 'RUNNING') {
+        const ended = description.closeTime ? ` at ${description.closeTime.toISOString()}` : '';
+        throw new CliError(`nothing to cancel: upgrade ${handle.workflowId} already ended${ended} (${description.status.name}); \`flinkops status\` shows its outcome`, EXIT.invalid);
+      }
       await handle.cancel();
       print(`cancellation requested for ${handle.workflowId}; waiting for it to leave a job running...`);
       try {
@@ -91,13 +99,15 @@ export function statusCommand(context: CliContext): Command {
     .option('--rest-url <url>', 'Flink REST endpoint override')
     .action(async (arg: string, options: TargetOptions & { json?: boolean; restUrl?: string }) => {
       const ref = cluster(arg, options.namespace);
-      const { client, settings, print } = await context.connect();
+      const { client, settings, print } = await context.connect({ worker: true });
       const input: DescribeTargetInput = { cluster: ref, job: options.job, restUrl: options.restUrl };
       const snapshot = await client.workflow
         .execute<typeof describeTargetWorkflow>('describeTargetWorkflow', {
           taskQueue: settings.taskQueue,
           workflowId: `flinkops-status-${ref.namespace}-${ref.name}-${Date.now()}`,
           args: [input],
+          // A read-only look: if nobody runs it within this, it ends by itself instead of lingering.
+          workflowExecutionTimeout: '2 minutes',
         })
         .catch((error: unknown) => {
           throw workflowFailure(error);
@@ -110,11 +120,10 @@ export function statusCommand(context: CliContext): Command {
           : undefined;
         running.push({ workflowId: execution.workflowId, type: execution.type, step: progress ? `${progress.step}: ${progress.message}` : undefined });
       }
-      if (options.json) {
-        print(JSON.stringify({ target: snapshot, running }, null, 2));
-        return;
-      }
-      printStatus(snapshot, running, print);
+      if (options.json) print(JSON.stringify({ target: snapshot, running }, null, 2));
+      else printStatus(snapshot, running, print);
+      const unknown = snapshot.problem ?? snapshot.refusals?.map((r) => `${r.field}: ${r.problem}`).join('; ') ?? (options.job !== undefined ? snapshot.jobProblem : undefined);
+      if (unknown) throw new CliError(`${ref.namespace}/${ref.name}${options.job ? ` job ${options.job}` : ''}: ${unknown}`, EXIT.invalid);
     });
 }
 

@@ -93,7 +93,7 @@ export function doctorCommand(context: CliContext): Command {
     .option('--json', 'print the diagnosis as JSON')
     .action(async (arg: string, options: ClusterOptions) => {
       const input = remediationInput(arg, options, { mode: 'diagnose' }, context.defaults().remediation);
-      const { client, settings, print } = await context.connect();
+      const { client, settings, print } = await context.connect({ worker: true });
       const result = await client.workflow
         .execute<typeof remediationWorkflow>('remediationWorkflow', {
           taskQueue: settings.taskQueue,
@@ -121,7 +121,7 @@ export function remediateCommand(context: CliContext): Command {
     .option('--no-wait', 'print the workflow id and return')
     .action(async (arg: string, options: ClusterOptions & { dryRun?: boolean; wait: boolean }) => {
       const input = remediationInput(arg, options, { mode: 'remediate', dryRun: options.dryRun ?? false, trigger: 'manual' }, context.defaults().remediation);
-      const { client, settings, print } = await context.connect();
+      const { client, settings, print } = await context.connect({ worker: true });
       const workflowId = remediationWorkflowId(input.cluster);
       const target = `${input.cluster.namespace}/${input.cluster.name}`;
       const handle = await startExclusive<typeof remediationWorkflow>(
@@ -168,7 +168,7 @@ export function watchCommand(context: CliContext): Command {
         const input = remediationInput(arg, options, { mode: 'remediate', trigger: 'watch' }, context.defaults().remediation);
         const every = options.every ? duration('--every', options.every) : 60_000;
         if (every < 5_000) throw new CliError('--every: at least 5s', EXIT.invalid);
-        const { client, settings, print } = await context.connect();
+        const { client, settings, print } = await context.connect({ worker: true });
         await refuseUnknownCluster(client, settings.taskQueue, input);
         const plan = watchSchedule(input, every, settings.taskQueue, options.paused ?? false);
         try {
@@ -245,7 +245,7 @@ export function registerCommand(context: CliContext): Command {
           : {}),
       };
       if (!options.forget && !options.jar) throw new CliError('--jar: the jar the job runs from is required (or --forget)', EXIT.invalid);
-      const { client, settings, print } = await context.connect();
+      const { client, settings, print } = await context.connect({ worker: true });
       const result = await client.workflow
         .execute<typeof registerJobWorkflow>('registerJobWorkflow', {
           taskQueue: settings.taskQueue,

@@ -48,11 +48,11 @@ export function savepointOptionsInput(options: SavepointOptions, trigger: 'manua
     trigger,
     retention: {
       ...(options.keep !== undefined ? { keepLast: integer('--keep', options.keep) } : {}),
-      ...(options.maxAge !== undefined ? { maxAge: duration('--max-age', options.maxAge) } : {}),
+      ...(options.maxAge !== undefined ? { maxAge: positiveDuration('--max-age', options.maxAge) } : {}),
     },
     blackouts: options.blackout ?? [],
     ...(options.timeZone ? { timeZone: options.timeZone } : {}),
-    ...(options.timeout ? { timeout: duration('--timeout', options.timeout) } : {}),
+    ...(options.timeout ? { timeout: positiveDuration('--timeout', options.timeout) } : {}),
   };
 }
 
@@ -86,6 +86,13 @@ export function duration(name: string, value: string): number {
   }
 }
 
+/** A duration that must be longer than 0 (an interval, a timeout). */
+export function positiveDuration(name: string, value: string): number {
+  const ms = duration(name, value);
+  if (ms <= 0) throw new CliError(`${name}: must be longer than 0, got "${value}"`, EXIT.invalid);
+  return ms;
+}
+
 export function savepointCommand(context: CliContext): Command {
   return withSavepointOptions(
     new Command('savepoint')
@@ -96,7 +103,7 @@ export function savepointCommand(context: CliContext): Command {
       .option('--json', 'print the result as JSON'),
   ).action(async (cluster: string, options: SavepointOptions & { json?: boolean }) => {
     const input = savepointInput(cluster, withSavepointDefaults(options, context.defaults().savepoint), 'manual');
-    const { client, settings, print } = await context.connect();
+    const { client, settings, print } = await context.connect({ worker: true });
     const handle = await client.workflow.start<typeof savepointWorkflow>('savepointWorkflow', {
       taskQueue: settings.taskQueue,
       workflowId: manualSavepointWorkflowId(input.cluster, input.job, Date.now()),

@@ -13,7 +13,7 @@ import { describeIssues } from '../../workflows/model/validation';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { workflowFailure } from '../follow';
-import { duration, integer, savepointInput, savepointOptionsInput, withSavepointDefaults, withSavepointOptions, type SavepointOptions } from './savepoint';
+import { duration, integer, positiveDuration, savepointInput, savepointOptionsInput, withSavepointDefaults, withSavepointOptions, type SavepointOptions } from './savepoint';
 
 interface TargetSelection {
   namespace: string;
@@ -54,7 +54,8 @@ export function scheduleCommand(context: CliContext): Command {
         .option('--paused', 'create it paused'),
     ).action(async (cluster: string | undefined, options: CreateOptions) => {
       const { client, settings, print } = await context.connect();
-      const plan = await scheduleOptions(client, settings.taskQueue, cluster, withSavepointDefaults(options, context.defaults().savepoint));
+      // Options are checked first; the target is then checked through a worker, which must be there.
+      const plan = await scheduleOptions(client, settings.taskQueue, cluster, withSavepointDefaults(options, context.defaults().savepoint), () => context.connect({ worker: true }));
       try {
         await client.schedule.create(plan);
         print(`created schedule ${plan.scheduleId}: ${describeSpec(plan.spec)}`);
@@ -145,7 +146,7 @@ function scheduleIdOf(cluster: string | undefined, options: TargetSelection): st
 }
 
 /** Everything validated (and the target checked through the worker) before a schedule is created. */
-async function scheduleOptions(client: Client, taskQueue: string, cluster: string | undefined, options: CreateOptions): Promise<ScheduleOptions> {
+async function scheduleOptions(client: Client, taskQueue: string, cluster: string | undefined, options: CreateOptions, requireWorker: () => Promise<unknown>): Promise<ScheduleOptions> {
   const timeZone = options.timeZone ?? 'UTC';
   try {
     assertTimeZone(timeZone);
@@ -162,7 +163,7 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
     }
   }
   const spec: ScheduleSpec = {
-    ...(cron ? { cronExpressions: [cron] } : { intervals: [{ every: duration('--every', options.every!) }] }),
+    ...(cron ? { cronExpressions: [cron] } : { intervals: [{ every: positiveDuration('--every', options.every!) }] }),
     timezone: timeZone,
     jitter: options.jitter ? duration('--jitter', options.jitter) : options.every ? 0 : 600_000,
   };
@@ -199,15 +200,19 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
   if (!cluster) throw new CliError('name the cluster (or --fleet NAME --selector LABELS)', EXIT.invalid);
   const request: SavepointRequestInput = savepointInput(cluster, options, 'schedule');
   // An unknown cluster or job is refused now, not at 02:00.
+  await requireWorker();
   const snapshot = await client.workflow
     .execute<typeof describeTargetWorkflow>('describeTargetWorkflow', {
       taskQueue,
       workflowId: `flinkops-status-${request.cluster.namespace}-${request.cluster.name}-${Date.now()}`,
       args: [{ cluster: request.cluster, job: request.job, restUrl: request.restUrl }],
+      workflowExecutionTimeout: '2 minutes',
     })
     .catch((error: unknown) => {
       throw workflowFailure(error);
     });
+  const refusal = snapshot.refusals?.[0];
+  if (refusal) throw new CliError(`${refusal.field}: ${refusal.problem}`, EXIT.invalid);
   if (snapshot.problem) throw new CliError(`unknown target: ${snapshot.problem}`, EXIT.invalid);
   if (!snapshot.job) throw new CliError(`unknown target: ${snapshot.jobProblem ?? 'no job'}`, EXIT.invalid);
   const scheduleId = savepointScheduleId(request.cluster, request.job);

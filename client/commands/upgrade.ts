@@ -1,6 +1,6 @@
 import { type Client } from '@temporalio/client';
 import { Command, Option } from 'commander';
-import { parseClusterRef, type ClusterRef, type VersionSpec } from '../../workflows/model/target';
+import { describeVersionInFull, parseClusterRef, type ClusterRef, type VersionSpec } from '../../workflows/model/target';
 import { PROGRESS_QUERIES } from '../../workflows/model/progress-queries';
 import { operationSearchAttributes } from '../../workflows/search-attributes';
 import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
@@ -72,7 +72,7 @@ export function upgradeCommand(context: CliContext): Command {
     .option('--no-wait', 'print the workflow id and return')
     .action(async (clusterArg: string, options: UpgradeOptions) => {
       const request = buildRequest(clusterArg, options, context.defaults().upgrade);
-      const { client, settings, print } = await context.connect();
+      const { client, settings, print } = await context.connect({ worker: true });
       const workflowId = upgradeWorkflowId(request.cluster, request.job);
       const target = `${request.cluster.namespace}/${request.cluster.name}${request.job ? ` job ${request.job}` : ''}`;
       const handle = await startExclusive<typeof upgradeWorkflow>(
@@ -163,6 +163,8 @@ function versionText(version: VersionSpec): string {
 function printResult(result: UpgradeResult, print: (line: string) => void): void {
   if (result.outcome === 'dry-run') {
     print('plan (dry run, nothing changed):');
+    print(`  from: ${describeVersionInFull(result.plan.from)}`);
+    print(`  to:   ${describeVersionInFull(result.plan.to)}`);
     for (const check of result.plan.checks) print(`  ✓ ${check.name}: ${check.detail}`);
     for (const warning of result.plan.warnings) print(`  ! ${warning}`);
     result.plan.steps.forEach((step, i) => print(`  ${i + 1}. ${step}`));
@@ -170,6 +172,7 @@ function printResult(result: UpgradeResult, print: (line: string) => void): void
   }
   print(result.message);
   if (result.verification) print(`verified: ${result.verification}`);
+  for (const warning of result.warnings ?? []) print(`warning: ${warning}`);
 }
 
 export type { Client };
