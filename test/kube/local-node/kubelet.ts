@@ -181,7 +181,7 @@ export class LocalKubelet {
         }
         return plan;
       },
-      hosts: () => ({ ...this.catalog.hostsFor(namespace), [pod.metadata!.name!]: address }),
+      hosts: () => ({ ...this.catalog.hostsFor(namespace, (ip) => this.network.toLoopback(ip)), [pod.metadata!.name!]: address }),
       log: this.options.log,
     });
     return { pod, runtime, conditions: [] };
@@ -283,7 +283,8 @@ export class LocalKubelet {
       podIPs: [{ ip: runtime.podIp }],
       startTime: entry.pod.status?.startTime ?? new Date(),
       containerStatuses: [runtime.containerStatus()],
-      qosClass: 'BestEffort',
+      // The API server computes the QoS class when it creates the pod and refuses to change it: keep it.
+      qosClass: entry.pod.status?.qosClass ?? 'BestEffort',
     };
   }
 

@@ -105,6 +105,8 @@ export class PodRuntime {
         forceBindToAddress: true,
       });
       this.hostsFile = command.hostsFile;
+      // Services may have changed while the process was being prepared (refreshHosts skipped it then).
+      this.refreshHosts();
     } catch (error) {
       // In a real image the start script computes memory settings inside the container, so a configuration it
       // rejects is a container that starts and exits with 1: record it that way (CrashLoopBackOff follows).

@@ -37,18 +37,31 @@ export class ServiceCatalog extends EventEmitter {
     return this.services.list();
   }
 
-  /** Cluster DNS for a pod in `namespace`: every Service's names resolve to its ClusterIP. */
-  hostsFor(namespace: string): Record<string, string> {
+  /**
+   * Cluster DNS for a pod in `namespace`: every Service's names resolve to its ClusterIP; a headless Service's
+   * names resolve to its first ready endpoint (translated by `toLoopback` to the address its process binds).
+   */
+  hostsFor(namespace: string, toLoopback: (podIp: string) => string = (ip) => ip): Record<string, string> {
     const hosts: Record<string, string> = {};
     for (const service of this.services.list()) {
-      const ip = service.spec?.clusterIP;
       const name = service.metadata?.name;
       const ns = service.metadata?.namespace;
+      const clusterIp = service.spec?.clusterIP;
+      const ip = clusterIp === 'None' && name && ns ? this.firstReadyAddress(ns, name, toLoopback) : clusterIp;
       if (!ip || ip === 'None' || !name || !ns) continue;
       for (const alias of [`${name}.${ns}.svc.cluster.local`, `${name}.${ns}.svc`, `${name}.${ns}`]) hosts[alias] = ip;
       if (ns === namespace) hosts[name] = ip;
     }
     return hosts;
+  }
+
+  private firstReadyAddress(namespace: string, serviceName: string, toLoopback: (podIp: string) => string): string | undefined {
+    const addresses = this.slices
+      .list(namespace)
+      .filter((slice) => slice.metadata?.labels?.['kubernetes.io/service-name'] === serviceName)
+      .flatMap((slice) => (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses))
+      .sort();
+    return addresses[0] === undefined ? undefined : toLoopback(addresses[0]);
   }
 
   /** Ready endpoint addresses (as in the API: pod network addresses) and ports for one port of a Service. */
