@@ -117,14 +117,21 @@ export async function checkRestUrl(raw: string, policy: RestUrlPolicy, resolveHo
   return normalized;
 }
 
+/** An allow-list entry: a URL prefix; `:*` as its port allows any port of that host (scheme://host:*[/path]). */
 function startsWithUrl(url: string, prefix: string): boolean {
-  let base: string;
+  const anyPort = /^([a-z]+:\/\/[^/]+):\*(\/.*)?$/i.exec(prefix);
+  let base: URL;
   try {
-    base = new URL(prefix).toString().replace(/\/+$/, '');
+    base = new URL(anyPort ? `${anyPort[1]}${anyPort[2] ?? ''}` : prefix);
   } catch {
     return false;
   }
-  return url === base || url.startsWith(`${base}/`);
+  const candidate = new URL(url);
+  if (candidate.protocol !== base.protocol || candidate.hostname !== base.hostname) return false;
+  if (!anyPort && candidate.port !== base.port) return false;
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const path = candidate.pathname.replace(/\/+$/, '');
+  return path === basePath || path.startsWith(`${basePath}/`);
 }
 
 async function resolveAll(host: string): Promise<string[]> {

@@ -8,6 +8,7 @@ import { applyManifest, createNamespace, deleteNamespace, kubeClients, perReques
 import { runCli, startWorker, type CliResult, type WorkerHandle } from './processes';
 import { testProfile, type StackProfile } from './config';
 import { waitFor } from './wait';
+import { testWorkerPolicy } from './stack';
 
 /**
  * What operation tests and benchmarks share: a namespace on the local Kubernetes, a worker process pointed at it, the CLI,
@@ -56,6 +57,7 @@ export class OperationHarness {
       KUBECONFIG: this.stack.state.kube.kubeconfig,
       FLINKOPS_SERVICE_ADDRESSING: 'cluster-ip',
       FLINKOPS_ALLOWED_SAVEPOINT_PREFIXES: `file://${this.stack.config.stackDir}`,
+      ...testWorkerPolicy(this.stack.config.stackDir),
       ...extra,
     };
   }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StackConfig } from './config';
+import { findRepoRoot, type StackConfig } from './config';
 import { isAlive, runningPid, startDaemon, stopDaemon } from './daemon';
 import { startStandaloneCluster, type StandaloneClusterSpec } from './flink/standalone-cluster';
 import { startControlPlane } from './kube/control-plane';
@@ -73,6 +73,7 @@ async function startKubernetes(config: StackConfig): Promise<StackState['kube']>
     dir,
     etcdClientPort: config.kube.etcdClientPort,
     etcdPeerPort: config.kube.etcdPeerPort,
+    podEgressPort: config.kube.podEgressPort,
     apiServerPort: config.kube.apiServerPort,
     serviceCidr: config.kube.serviceCidr,
   });
@@ -89,6 +90,7 @@ async function startKubernetes(config: StackConfig): Promise<StackState['kube']>
       caFile: plane.pki.caCert,
       network: config.kube.podNetwork,
       backoffBaseMs: config.kube.backoffBaseMs,
+      podEgressPort: config.kube.podEgressPort,
     },
     adminKubeconfig: plane.kubeconfigs.admin,
   });
@@ -140,9 +142,23 @@ export function startReaper(config: StackConfig, ownerPid: number): void {
   );
 }
 
+/**
+ * What the stack's workers may touch: the fixture jars, the stack's own directories, and --rest-url overrides on
+ * loopback (test proxies). A real worker's configuration names its own.
+ */
+export function testWorkerPolicy(stackDir: string): Record<string, string> {
+  return {
+    FLINKOPS_ALLOWED_JAR_DIRS: [join(findRepoRoot(), 'test', 'fixtures', 'flink-job', 'target'), stackDir].join(','),
+    // Pod addresses are reachable only through the API server's egress (the local node's CONNECT proxy).
+    FLINKOPS_POD_ADDRESSING: 'api-server-proxy',
+    FLINKOPS_REST_URL_ALLOWED: 'http://127.0.0.1:*,http://127.0.10.1:*,http://127.0.20.1:*,http://127.0.30.1:*,http://127.0.0.2:*',
+  };
+}
+
 /** Environment variables that point the flinkops CLI and worker at this stack. */
 export function stackEnvironment(state: StackState): Record<string, string> {
   return {
+    ...testWorkerPolicy(state.stackDir),
     TEMPORAL_ADDRESS: state.temporal.address,
     TEMPORAL_NAMESPACE: state.temporal.namespace,
     FLINKOPS_TASK_QUEUE: 'flinkops',

@@ -159,7 +159,7 @@ describe('restore point after the stop', () => {
     const old = job({ latestCheckpoint: { id: 3, path: 'file:/c/chk-3', completedAt: NOW - 3_600_000 } });
     expect(decideRestorePoint(lastStatePlan, { status: 'failed', reason: 'x' }, old, 600_000, NOW)).toMatchObject({
       kind: 'nothing-changed',
-      reason: expect.stringMatching(/newest checkpoint is 60m old, older than 10m/) as unknown,
+      reason: expect.stringMatching(/newest checkpoint is 1h old, older than 10m/) as unknown,
     });
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LocalKubelet } from './kubelet';
 import { PodNetwork, type PodNetworkSpec } from './pod-network';
+import { startPodEgress } from './pod-egress';
 import { ServiceProxy } from './service-proxy';
 import { ServiceCatalog } from './services';
 
@@ -20,6 +21,8 @@ export interface LocalNodeConfig {
   caFile: string;
   network: PodNetworkSpec;
   backoffBaseMs: number;
+  /** The HTTP CONNECT proxy the API server reaches pods through (pods/proxy). */
+  podEgressPort?: number;
 }
 
 function log(message: string): void {
@@ -34,6 +37,7 @@ async function main(configPath: string): Promise<void> {
   const catalog = new ServiceCatalog(kc, log);
   const proxy = new ServiceProxy(catalog, network, log);
   const kubelet = new LocalKubelet(kc, network, catalog, { ...config, log });
+  const egress = config.podEgressPort ? startPodEgress(config.podEgressPort, network, log) : undefined;
 
   catalog.on('change', () => {
     proxy.sync();
@@ -50,6 +54,7 @@ async function main(configPath: string): Promise<void> {
     log(`${signal}: stopping pods`);
     await kubelet.stop();
     proxy.close();
+    egress?.close();
     await catalog.stop();
     process.exit(0);
   };

@@ -20,6 +20,11 @@ export interface ControlPlaneSpec {
   apiServerPort: number;
   /** Service ClusterIPs; a loopback range, so the local node's service proxy can listen on them. */
   serviceCidr: string;
+  /**
+   * The API server reaches pods (pods/proxy) through the local node's HTTP CONNECT proxy on this port, as it would
+   * through Konnectivity: pod addresses are only reachable through their loopback twins.
+   */
+  podEgressPort: number;
 }
 
 export interface ControlPlane {
@@ -81,6 +86,15 @@ export async function startControlPlane(dirs: DaemonDirs, spec: ControlPlaneSpec
   const plane = describeControlPlane(spec, dirs.logDir);
   const auditPolicy = join(spec.dir, 'audit-policy.json');
   writeFileSync(auditPolicy, JSON.stringify(AUDIT_POLICY, null, 2));
+  const egressSelector = join(spec.dir, 'egress-selector.json');
+  writeFileSync(
+    egressSelector,
+    JSON.stringify({
+      apiVersion: 'apiserver.k8s.io/v1beta1',
+      kind: 'EgressSelectorConfiguration',
+      egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { tcp: { url: `http://127.0.0.1:${spec.podEgressPort}` } } } }],
+    }),
+  );
   const etcdUrl = `http://127.0.0.1:${spec.etcdClientPort}`;
   const peerUrl = `http://127.0.0.1:${spec.etcdPeerPort}`;
 
@@ -123,6 +137,7 @@ export async function startControlPlane(dirs: DaemonDirs, spec: ControlPlaneSpec
       `--audit-log-path=${plane.auditLog}`,
       '--audit-log-format=json',
       '--audit-log-maxsize=200',
+      `--egress-selector-config-file=${egressSelector}`,
       '--v=0',
     ],
   });
