@@ -106,7 +106,9 @@ const FlinkSchema = z.strictObject({
    */
   restUrlOverride: z
     .strictObject({
-      allowedUrls: z.array(z.url({ protocol: /^https?$/, message: 'must be an http(s) URL prefix' })).default([]),
+      allowedUrls: z
+        .array(z.string().regex(/^https?:\/\/[^/?#@\s]+(\/[^?#\s]*)?$/i, 'must be an http(s) URL prefix (scheme://host[:port][/path]; port * for any)'))
+        .default([]),
       sendHeaders: Flag.default(false),
     })
     .prefault({}),

@@ -1,4 +1,4 @@
-import { WorkflowFailedError } from '@temporalio/client';
+import type { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpgradeRequestInput } from '../../workflows/upgrade/request';
 import type { UpgradeProgress, UpgradeResult } from '../../workflows/upgrade/workflow';

@@ -47,7 +47,7 @@ export class WorkflowHarness {
           calls.push({ name, args });
           const stub = (stubs as Record<string, ((...a: unknown[]) => unknown) | undefined>)[name];
           if (!stub) throw ApplicationFailure.nonRetryable(`the test did not expect activity ${name}`, 'UnexpectedActivity');
-          return stub(...args);
+          return await stub(...args);
         },
       ]),
     );
