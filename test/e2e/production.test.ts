@@ -48,13 +48,21 @@ interface AuthProxy {
   url: string;
   counts: { authorized: number; refused: number; errors: string[] };
   server: Server;
+  /** Answer the next N requests with 503, as an overloaded ingress would. */
+  failNext: number;
 }
 
 /** A proxy in front of the JobManager that wants the bearer token, as a real deployment's ingress might. */
 async function authProxy(target: string, expected: string): Promise<AuthProxy> {
   const counts = { authorized: 0, refused: 0, errors: [] as string[] };
   const upstream = new URL(target);
+  const proxy = { failNext: 0 } as AuthProxy;
   const server = createHttpServer((req, res) => {
+    if (proxy.failNext > 0) {
+      proxy.failNext--;
+      res.writeHead(503).end('{"errors":["overloaded"]}');
+      return;
+    }
     if (req.headers.authorization !== expected) {
       counts.refused++;
       res.writeHead(401).end('{"errors":["unauthorized"]}');
@@ -75,7 +83,7 @@ async function authProxy(target: string, expected: string): Promise<AuthProxy> {
     req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, counts, server };
+  return Object.assign(proxy, { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, counts, server });
 }
 
 async function freePort(): Promise<number> {
@@ -102,6 +110,8 @@ function workerEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     TEMPORAL_API_KEY: secrets.temporalApiKey,
     TEMPORAL_TLS: 'false',
     FLINKOPS_FLINK_HEADER_AUTHORIZATION_FILE: join(h.dataDir, 'flink-authorization'),
+    // The token goes to a --rest-url only when the worker says so: this proxy is the cluster's own ingress.
+    FLINKOPS_REST_URL_SEND_HEADERS: 'true',
     FLINKOPS_METRICS_BIND_ADDRESS: `127.0.0.1:${ports.metrics}`,
     FLINKOPS_HEALTH_BIND_ADDRESS: `127.0.0.1:${ports.health}`,
     ...extra,
@@ -327,6 +337,8 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     expect(duration).toBeGreaterThan(downtime);
     expect(Math.abs(duration - expectedDuration)).toBeLessThan(2);
 
+    // An overloaded ingress for a moment: the first attempt of the observation fails (and is counted), a retry succeeds.
+    proxy.failNext = 20;
     const savepoint = await cli(['savepoint', `${h.namespace}/flink`, '--job', 'counter', '--rest-url', proxy.url, '--json']);
     expect(savepoint.code).toBe(0);
     const run = JSON.parse(savepoint.stdout) as { outcome: string; savepoint: { sizeBytes: number; durationMs: number } };
@@ -339,6 +351,7 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     expect(metric(after, 'flinkops_savepoint_duration_seconds_sum', manual)).toBeCloseTo(run.savepoint.durationMs / 1000, 3);
     // Failed attempts (a retried REST call, say) are counted by error type; the SDK's own counter agrees on how many.
     const failed = after.filter((s) => s.name === 'temporal_activity_execution_failed' && s.labels.task_queue === h.taskQueue);
+    expect(metric(after, 'flinkops_activity_failures_total', { taskQueue: h.taskQueue, activityType: 'observeTarget', error: 'FlinkUnavailable' })).toBeGreaterThanOrEqual(1);
     for (const activityType of new Set([...failed.map((s) => s.labels.activity_type!), 'stopJobWithSavepoint'])) {
       expect({ activityType, failures: metric(after, 'flinkops_activity_failures_total', { taskQueue: h.taskQueue, activityType }) ?? 0 }).toEqual({
         activityType,

@@ -56,6 +56,14 @@ test('the worker is killed during the savepoint poll and again during the redepl
   await h.restartWorker();
 
   await client.workflow.getHandle(workflowId).result();
+  // The kills landed where intended: the stop and the deployment each ran a second attempt.
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const attempts = (activity: string) => {
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity).map((e) => Number(e.eventId));
+    return history.events!.filter((e) => scheduled.includes(Number(e.activityTaskStartedEventAttributes?.scheduledEventId))).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
+  };
+  expect(Math.max(...attempts('stopJobWithSavepoint'))).toBeGreaterThanOrEqual(2);
+  expect(Math.max(...attempts('deployVersion'))).toBeGreaterThanOrEqual(2);
   expect(readdirSync(savepointDir).filter((d) => d.startsWith('savepoint-'))).toHaveLength(1);
   expect(await h.runningJobs(flink, 'counter-crash')).toEqual([redeploying.newJobId]);
   await expectStateContinued(job.output, 'v1', 'v2');

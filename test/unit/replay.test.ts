@@ -1,14 +1,22 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { HISTORY_DIR } from '../support/histories';
+import { HISTORY_DIR, historyFiles, readManifest, sha256 } from '../support/histories';
 
-// Histories recorded from real runs (FLINKOPS_RECORD_HISTORIES=1 on the end-to-end tests) must replay against the
-// current workflow code: otherwise a deploy would break workflows that are running at that moment.
-const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
+// Histories recorded from real runs of every release must replay against the current workflow code: otherwise a
+// deploy would break the workflows running at that moment (Worker Versioning's AUTO_UPGRADE moves them to the new
+// code). They are frozen: a history may be added, never re-recorded to agree with changed code.
+const files = historyFiles();
+const manifest = readManifest();
 
-test('recorded histories exist for a successful and a rolled-back upgrade', () => {
-  expect(files).toEqual(expect.arrayContaining(['upgrade-session-succeeded.json', 'upgrade-session-rolled-back.json']));
+test('every history is frozen: listed in the manifest with the hash it was recorded with', () => {
+  expect(files.filter((f) => manifest[f] === undefined)).toEqual([]);
+  expect(Object.keys(manifest).filter((f) => !files.includes(f))).toEqual([]);
+  expect(files.filter((f) => manifest[f] !== sha256(f))).toEqual([]);
+});
+
+test('0.1.0 histories exist for successful and rolled-back upgrades and for remediations', () => {
+  expect(files).toEqual(expect.arrayContaining(['0.1.0/upgrade-session-succeeded.json', '0.1.0/upgrade-session-rolled-back.json', '0.1.0/remediation-resubmitted.json']));
 });
 
 test.each(files)('%s replays against the current workflow code', async (file) => {
