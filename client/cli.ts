@@ -13,6 +13,7 @@ import { connectClient } from './connect';
 import { requireWorker } from './worker-check';
 import type { CliContext } from './context';
 import { CliError, EXIT } from './exit-codes';
+import { workflowFailure } from './follow';
 
 /** flinkops: operate Apache Flink jobs on Kubernetes through durable Temporal workflows. */
 export function buildProgram(): { program: Command; close: () => Promise<void> } {
@@ -43,11 +44,16 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
     .option('--json', 'print JSON')
     .action(async (options: { restUrl: string; json?: boolean }) => {
       const { client, settings, print } = await context.connect({ worker: true });
-      const info = await client.workflow.execute<typeof clusterInfoWorkflow>('clusterInfoWorkflow', {
-        taskQueue: settings.taskQueue,
-        workflowId: `cluster-info-${Date.now()}`,
-        args: [{ restUrl: options.restUrl }],
-      });
+      const info = await client.workflow
+        .execute<typeof clusterInfoWorkflow>('clusterInfoWorkflow', {
+          taskQueue: settings.taskQueue,
+          workflowId: `cluster-info-${Date.now()}`,
+          args: [{ restUrl: options.restUrl }],
+          workflowExecutionTimeout: '2 minutes',
+        })
+        .catch((error: unknown) => {
+          throw workflowFailure(error);
+        });
       if (options.json) {
         print(JSON.stringify(info, null, 2));
         return;

@@ -3,5 +3,5 @@ export { upgradeWorkflow } from './upgrade/workflow';
 export { describeTargetWorkflow } from './describe/workflow';
 export { savepointWorkflow } from './savepoint/workflow';
 export { fleetSavepointWorkflow } from './savepoint/fleet';
-export { remediationWorkflow } from './remediation/workflow';
+export { doctorWorkflow, remediationWorkflow } from './remediation/workflow';
 export { registerJobWorkflow } from './remediation/register';

@@ -5,6 +5,7 @@ import { PROGRESS_QUERIES, progressQueryOf } from '../../workflows/model/progres
 import type { TargetSnapshot } from '../../workflows/model/snapshot';
 import { describeVersion, parseClusterRef, type ClusterRef } from '../../workflows/model/target';
 import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
+import { operationSearchAttributes } from '../../workflows/search-attributes';
 import type { UpgradeProgress } from '../../workflows/upgrade/workflow';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
@@ -106,6 +107,7 @@ export function statusCommand(context: CliContext): Command {
           taskQueue: settings.taskQueue,
           workflowId: `flinkops-status-${ref.namespace}-${ref.name}-${Date.now()}`,
           args: [input],
+          typedSearchAttributes: operationSearchAttributes('status', ref),
           // A read-only look: if nobody runs it within this, it ends by itself instead of lingering.
           workflowExecutionTimeout: '2 minutes',
         })
@@ -113,7 +115,7 @@ export function statusCommand(context: CliContext): Command {
           throw workflowFailure(error);
         });
       const running: { workflowId: string; type: string; step?: string }[] = [];
-      for await (const execution of client.workflow.list({ query: `FlinkCluster = "${ref.namespace}/${ref.name}" AND ExecutionStatus = "Running"` })) {
+      for await (const execution of client.workflow.list({ query: `FlinkCluster = "${ref.namespace}/${ref.name}" AND ExecutionStatus = "Running" AND FlinkopsOperation != "status" AND FlinkopsOperation != "doctor"` })) {
         const progressQuery = progressQueryOf(execution.type);
         const progress = progressQuery
           ? await client.workflow.getHandle(execution.workflowId).query<{ step: string; message: string }>(progressQuery).catch(() => undefined)

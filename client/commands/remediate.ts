@@ -7,7 +7,7 @@ import { describeAction, type Diagnosis, type Finding } from '../../workflows/re
 import { doctorWorkflowId, registerWorkflowId, remediationWorkflowId, WATCH_SCHEDULE_PREFIX, watchScheduleId } from '../../workflows/remediation/ids';
 import type { registerJobWorkflow, RegisterRequestInput } from '../../workflows/remediation/register';
 import { parseRemediationRequest, type RemediationLimits, type RemediationRequestInput } from '../../workflows/remediation/request';
-import type { EscalationDetails, RemediationProgress, RemediationResult, remediationWorkflow } from '../../workflows/remediation/workflow';
+import type { doctorWorkflow, EscalationDetails, RemediationProgress, RemediationResult, remediationWorkflow } from '../../workflows/remediation/workflow';
 import { operationSearchAttributes } from '../../workflows/search-attributes';
 import type { ConfigFile } from '../../config/schema';
 import type { CliContext } from '../context';
@@ -95,12 +95,14 @@ export function doctorCommand(context: CliContext): Command {
       const input = remediationInput(arg, options, { mode: 'diagnose' }, context.defaults().remediation);
       const { client, settings, print } = await context.connect({ worker: true });
       const result = await client.workflow
-        .execute<typeof remediationWorkflow>('remediationWorkflow', {
+        .execute<typeof doctorWorkflow>('doctorWorkflow', {
           taskQueue: settings.taskQueue,
           workflowId: doctorWorkflowId(input.cluster, Date.now()),
           args: [input],
-          typedSearchAttributes: operationSearchAttributes('remediation', input.cluster),
+          typedSearchAttributes: operationSearchAttributes('doctor', input.cluster),
           staticSummary: `doctor ${input.cluster.namespace}/${input.cluster.name}`,
+          // A read-only look: if nobody runs it within this, it ends by itself instead of lingering.
+          workflowExecutionTimeout: '5 minutes',
         })
         .catch((error: unknown) => {
           throw workflowFailure(error);
@@ -263,11 +265,12 @@ export function registerCommand(context: CliContext): Command {
 
 async function refuseUnknownCluster(client: Client, taskQueue: string, input: RemediationRequestInput): Promise<void> {
   const result = await client.workflow
-    .execute<typeof remediationWorkflow>('remediationWorkflow', {
+    .execute<typeof doctorWorkflow>('doctorWorkflow', {
       taskQueue,
       workflowId: doctorWorkflowId(input.cluster, Date.now()),
-      args: [{ ...input, mode: 'diagnose' }],
-      typedSearchAttributes: operationSearchAttributes('remediation', input.cluster),
+      args: [input],
+      typedSearchAttributes: operationSearchAttributes('doctor', input.cluster),
+      workflowExecutionTimeout: '5 minutes',
     })
     .catch((error: unknown) => {
       throw workflowFailure(error);

@@ -4,6 +4,7 @@ import { firstCountByKey, lastCountByKey } from '../stack/fixtures';
 import { waitFor } from '../stack/wait';
 import { cancelAllJobs, randomJobId, readCounters, submitFixtureJob, waitForJobState, waitForRecords } from '../stack/fixture-jobs';
 import { runCli, startWorker } from '../stack/processes';
+import { testWorkerPolicy } from '../stack/stack';
 import { testStack } from '../support/stack';
 
 const stack = testStack();
@@ -14,7 +15,7 @@ afterAll(async () => {
 
 test('a workflow runs on the real Temporal server, driven by the CLI and executed by the worker', async () => {
   const taskQueue = `foundation-${Date.now()}`;
-  const worker = await startWorker(stack.temporalEnv(taskQueue), stack.config.logDir);
+  const worker = await startWorker({ ...stack.temporalEnv(taskQueue), ...testWorkerPolicy(stack.config.stackDir) }, stack.config.logDir);
   try {
     const result = await runCli(['cluster-info', '--rest-url', stack.state.flink.restUrl, '--json'], stack.temporalEnv(taskQueue));
     expect(result.stderr).toBe('');

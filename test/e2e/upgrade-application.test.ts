@@ -1,3 +1,4 @@
+import { canonicalLocation } from '../../workflows/model/locations';
 import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
 import { lastCountByKey } from '../stack/fixtures';
 import { recordHistory } from '../support/histories';
@@ -34,7 +35,8 @@ test('fixture-job:v1 -> v2 rolls out both Deployments and keeps the state', asyn
 
   const jobManager = await h.kube.apps.readNamespacedDeployment({ name: 'app-v2-jobmanager', namespace: h.namespace });
   const args = jobManager.spec!.template.spec!.containers[0]!.args!;
-  expect(args).toEqual(expect.arrayContaining(['--fromSavepoint', upgrade.savepoint!, '--job-id', upgrade.jobId!]));
+  // The savepoint goes to the Deployment in its normalised form (file:///...), the one the worker checked.
+  expect(args).toEqual(expect.arrayContaining(['--fromSavepoint', canonicalLocation(upgrade.savepoint!), '--job-id', upgrade.jobId!]));
   expect(jobManager.metadata?.annotations?.['flinkops.dev/last-good-savepoint']).toBe(upgrade.savepoint);
   recordHistory(h.stack.state.temporal.address, upgradeWorkflowId({ namespace: h.namespace, name: 'app-v2-jobmanager' }), 'upgrade-application-succeeded');
 });

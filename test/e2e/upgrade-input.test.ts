@@ -34,10 +34,10 @@ const upgradeV2 = (...extra: string[]) => ['upgrade', `${h.namespace}/flink`, '-
 test.each([
   ['an unknown cluster', () => ['upgrade', `${h.namespace}/nope`, '--job', 'counter', '--jar', fixtureJar('v2')], /preflight refused: no JobManager Deployment "nope"/],
   ['an unknown job', () => ['upgrade', `${h.namespace}/flink`, '--job', 'no-such-job', '--jar', fixtureJar('v2')], /preflight refused: no running job named "no-such-job"/],
-  ['a missing jar', () => upgradeV2().map((a) => (a === fixtureJar('v2') ? '/nonexistent/v2.jar' : a)), /preflight refused: jar \/nonexistent\/v2\.jar not found or not readable on the worker/],
+  ['a missing jar', () => upgradeV2().map((a) => (a === fixtureJar('v2') ? '/nonexistent/v2.jar' : a)), /preflight refused: --jar: \/nonexistent\/v2\.jar not found or not readable on the worker/],
   ['a malformed image', () => ['upgrade', `${h.namespace}/flink`, '--image', 'Fixture Job:v2'], /invalid upgrade: to\.image: must be an image reference/],
   ['a malformed cluster name', () => ['upgrade', `${h.namespace}/Flink_JM`, '--job', 'counter', '--jar', fixtureJar('v2')], /cluster: name "Flink_JM" must be a Kubernetes object name/],
-  ['a savepoint directory outside the allowed prefixes', () => upgradeV2('--savepoint-dir', 's3://elsewhere/savepoints'), /preflight refused: savepoint directory s3:\/\/elsewhere\/savepoints is outside the allowed prefixes/],
+  ['a savepoint directory outside the allowed prefixes', () => upgradeV2('--savepoint-dir', 's3://elsewhere/savepoints'), /preflight refused: --savepoint-dir: s3:\/\/elsewhere\/savepoints is outside the allowed prefixes/],
   ['a relative jar path', () => upgradeV2().map((a) => (a === fixtureJar('v2') ? 'v2.jar' : a)), /invalid upgrade: to\.jar: must be an absolute path on the worker/],
 ])('%s: a clear error and no side effect', async (_name, args, message) => {
   const result = await h.cli(args());
@@ -60,7 +60,7 @@ test('--dry-run prints the plan and changes nothing', async () => {
   expect(result.code).toBe(0);
   expect(result.stdout).toMatch(/plan \(dry run, nothing changed\)/);
   expect(result.stdout).toMatch(/1\. stop job [0-9a-f]{32} with a savepoint into file:\/\//);
-  expect(result.stdout).toMatch(/on failure: roll back to fixture-job-1\.0\.0-v1\.jar/);
+  expect(result.stdout).toMatch(/on failure: make sure the new job is gone, then roll back to fixture-job-1\.0\.0-v1\.jar, arguments \["--output"/);
   await expectUntouched();
 });
 

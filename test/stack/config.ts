@@ -26,8 +26,6 @@ export interface StackConfig {
     apiServerPort: number;
     etcdClientPort: number;
     etcdPeerPort: number;
-    /** The local node's HTTP CONNECT proxy to pod addresses (the API server's egress for pods/proxy). */
-    podEgressPort: number;
     /** ClusterIPs are loopback addresses the local node's service proxy listens on. */
     serviceCidr: string;
     /** Pod addresses in the API (podPrefix.x.y) and the loopback twins their processes bind. */
@@ -138,7 +136,6 @@ export function loadStackConfig(profile?: StackProfile, env: NodeJS.ProcessEnv =
       apiServerPort: intFromEnv(env, 'FLINKOPS_KUBE_API_PORT', defaults.apiServerPort),
       etcdClientPort: intFromEnv(env, 'FLINKOPS_ETCD_PORT', defaults.etcdClientPort),
       etcdPeerPort: intFromEnv(env, 'FLINKOPS_ETCD_PEER_PORT', defaults.etcdClientPort + 1),
-      podEgressPort: intFromEnv(env, 'FLINKOPS_POD_EGRESS_PORT', defaults.apiServerPort + 1),
       serviceCidr: env.FLINKOPS_KUBE_SERVICE_CIDR ?? defaults.serviceCidr,
       podNetwork: { podPrefix: defaults.podPrefix, loopbackPrefix: defaults.loopbackPrefix },
       nodeName: 'flinkops-local-node',

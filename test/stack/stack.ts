@@ -73,7 +73,7 @@ async function startKubernetes(config: StackConfig): Promise<StackState['kube']>
     dir,
     etcdClientPort: config.kube.etcdClientPort,
     etcdPeerPort: config.kube.etcdPeerPort,
-    podEgressPort: config.kube.podEgressPort,
+    podEgressSocket: join(config.runDir, 'pod-egress.sock'),
     apiServerPort: config.kube.apiServerPort,
     serviceCidr: config.kube.serviceCidr,
   });
@@ -90,7 +90,7 @@ async function startKubernetes(config: StackConfig): Promise<StackState['kube']>
       caFile: plane.pki.caCert,
       network: config.kube.podNetwork,
       backoffBaseMs: config.kube.backoffBaseMs,
-      podEgressPort: config.kube.podEgressPort,
+      podEgressSocket: join(config.runDir, 'pod-egress.sock'),
     },
     adminKubeconfig: plane.kubeconfigs.admin,
   });

@@ -440,3 +440,11 @@ class Remediation {
     reportStep(this.progress, 'remediation', step, message);
   }
 }
+
+/**
+ * `flinkops doctor`: the diagnosis alone, read-only (no lock, no records, no events, no writes). Its own workflow type,
+ * so the Temporal UI and visibility queries never count a look as a remediation.
+ */
+export async function doctorWorkflow(input: Omit<RemediationRequestInput, 'mode' | 'dryRun'>): Promise<RemediationResult> {
+  return remediationWorkflow({ ...input, mode: 'diagnose' });
+}

@@ -22,7 +22,7 @@ export interface LocalNodeConfig {
   network: PodNetworkSpec;
   backoffBaseMs: number;
   /** The HTTP CONNECT proxy the API server reaches pods through (pods/proxy). */
-  podEgressPort?: number;
+  podEgressSocket?: string;
 }
 
 function log(message: string): void {
@@ -37,7 +37,7 @@ async function main(configPath: string): Promise<void> {
   const catalog = new ServiceCatalog(kc, log);
   const proxy = new ServiceProxy(catalog, network, log);
   const kubelet = new LocalKubelet(kc, network, catalog, { ...config, log });
-  const egress = config.podEgressPort ? startPodEgress(config.podEgressPort, network, log) : undefined;
+  const egress = config.podEgressSocket ? startPodEgress(config.podEgressSocket, network, log) : undefined;
 
   catalog.on('change', () => {
     proxy.sync();

@@ -1,11 +1,13 @@
+import { rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import type { PodNetwork } from './pod-network';
 
 /**
  * The API server's way to pods (pods/proxy, the egress selector's "cluster" traffic): an HTTP CONNECT proxy that
- * opens the tunnel to a pod address's loopback twin, where the pod's process listens. Loopback only.
+ * opens the tunnel to a pod address's loopback twin, where the pod's process listens. On a Unix socket only the
+ * stack's own processes can reach.
  */
-export function startPodEgress(port: number, network: PodNetwork, log: (message: string) => void): Server {
+export function startPodEgress(socket: string, network: PodNetwork, log: (message: string) => void): Server {
   const server = createServer((client) => {
     let head = '';
     const onData = (chunk: Buffer) => {
@@ -40,7 +42,8 @@ export function startPodEgress(port: number, network: PodNetwork, log: (message:
     };
     client.on('data', onData);
   });
-  server.on('error', (error) => log(`pod egress proxy cannot listen on 127.0.0.1:${port}: ${error.message}`));
-  server.listen(port, '127.0.0.1');
+  server.on('error', (error) => log(`pod egress proxy cannot listen on ${socket}: ${error.message}`));
+  rmSync(socket, { force: true });
+  server.listen(socket);
   return server;
 }

@@ -21,10 +21,10 @@ export interface ControlPlaneSpec {
   /** Service ClusterIPs; a loopback range, so the local node's service proxy can listen on them. */
   serviceCidr: string;
   /**
-   * The API server reaches pods (pods/proxy) through the local node's HTTP CONNECT proxy on this port, as it would
-   * through Konnectivity: pod addresses are only reachable through their loopback twins.
+   * The API server reaches pods (pods/proxy) through the local node's HTTP CONNECT proxy on this Unix socket, as it
+   * would through Konnectivity: pod addresses are only reachable through their loopback twins.
    */
-  podEgressPort: number;
+  podEgressSocket: string;
 }
 
 export interface ControlPlane {
@@ -92,7 +92,7 @@ export async function startControlPlane(dirs: DaemonDirs, spec: ControlPlaneSpec
     JSON.stringify({
       apiVersion: 'apiserver.k8s.io/v1beta1',
       kind: 'EgressSelectorConfiguration',
-      egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { tcp: { url: `http://127.0.0.1:${spec.podEgressPort}` } } } }],
+      egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: spec.podEgressSocket } } } }],
     }),
   );
   const etcdUrl = `http://127.0.0.1:${spec.etcdClientPort}`;
