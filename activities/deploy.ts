@@ -27,11 +27,11 @@ export function createDeployActivities(ctx: ActivityContext) {
       await (await requireTarget(ctx, request.cluster, request.restUrl)).discard(request.prepared);
     },
 
-    async deployVersion(request: DeployVersionRequest): Promise<void> {
+    async deployVersion(request: DeployVersionRequest): Promise<{ jobId: string } | undefined> {
       const target = await requireTarget(ctx, request.cluster, request.restUrl);
       // A restore point may come from a record anyone with edit rights can change: it must be an allowed location.
       const path = request.restore.path === undefined ? undefined : await requireAllowedLocation(ctx, target, request.restore.path, 'restore point');
-      await target.deploy({
+      const deployed = await target.deploy({
         version: request.version,
         prepared: request.prepared,
         restore: { ...request.restore, path },
@@ -39,6 +39,7 @@ export function createDeployActivities(ctx: ActivityContext) {
         timeoutMs: request.timeoutMs,
         heartbeat: (progress) => heartbeat(progress),
       });
+      return deployed ?? undefined;
     },
   };
 }

@@ -2,6 +2,8 @@ import type { ClusterRef, TargetKind } from '../workflows/model/target';
 import type { ActivityContext } from './context';
 import { openTarget } from './targets/seam';
 import { TERMINAL_JOB_STATES } from './flink/schemas';
+import { listFlinkResources } from './kube/flink-resources';
+import { OWNED_BY_FLINK_DEPLOYMENT } from './targets/operator/resolve';
 import { COMPONENT_LABEL } from './targets/resolve';
 
 export interface FleetTarget {
@@ -22,6 +24,8 @@ export function createFleetActivities(ctx: ActivityContext) {
       const targets: FleetTarget[] = [];
       const problems: string[] = [];
       for (const deployment of deployments.items) {
+        // A JobManager the Flink Kubernetes Operator created is found through its FlinkDeployment or FlinkSessionJobs.
+        if (deployment.metadata?.ownerReferences?.some((o) => o.kind === OWNED_BY_FLINK_DEPLOYMENT)) continue;
         const cluster = { namespace: deployment.metadata!.namespace!, name: deployment.metadata!.name! };
         const target = await openTarget(ctx, { cluster });
         if ('problem' in target) {
@@ -41,6 +45,13 @@ export function createFleetActivities(ctx: ActivityContext) {
         } catch (error) {
           problems.push(`${cluster.namespace}/${cluster.name}: ${(error as Error).message}`);
         }
+      }
+      // The operator's resources that run a job, by the same selector: every FlinkSessionJob, and application FlinkDeployments.
+      for (const job of await listFlinkResources(ctx.kube, 'flinksessionjobs', request.namespace, request.selector || undefined)) {
+        targets.push({ cluster: { namespace: job.metadata.namespace, name: job.metadata.name }, kind: 'operator-session-job' });
+      }
+      for (const deployment of await listFlinkResources(ctx.kube, 'flinkdeployments', request.namespace, request.selector || undefined)) {
+        if (deployment.spec.job) targets.push({ cluster: { namespace: deployment.metadata.namespace, name: deployment.metadata.name }, kind: 'operator-deployment' });
       }
       return { targets, problems };
     },

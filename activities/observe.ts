@@ -7,7 +7,7 @@ import { requireTarget, jobRecords, operationLocks, type ActivityContext } from 
 import { FlinkRestError } from './flink/rest-client';
 import type { JobOverview } from './flink/schemas';
 import { TERMINAL_JOB_STATES } from './flink/schemas';
-import { checkJar, PolicyRefusal } from './policy';
+import { PolicyRefusal } from './policy';
 import { openTarget, type FlinkTarget } from './targets/seam';
 
 export interface ObserveRequest {
@@ -19,6 +19,7 @@ export interface ObserveRequest {
   jarPath?: string;
   /** For the kind's upgrade checks and the plan's wording. */
   mode?: 'savepoint' | 'last-state' | 'stateless';
+  savepointDir?: string;
   deployTimeoutMs?: number;
 }
 
@@ -46,38 +47,30 @@ export function createObserveActivities(ctx: ActivityContext) {
       const refusals: { field: string; problem: string }[] = [];
       let target: FlinkTarget | { problem: string };
       try {
-        target = await openTarget(ctx, { cluster: request.cluster, restUrl: request.restUrl });
+        target = await openTarget(ctx, { cluster: request.cluster, restUrl: request.restUrl, job: request.job });
       } catch (error) {
         if (!(error instanceof PolicyRefusal)) throw error;
         return { ...snapshot, refusals: [{ field: error.field, problem: error.problem }] };
       }
       if ('problem' in target) return { ...snapshot, problem: target.problem };
       if (request.jarPath) {
-        await checkJar(request.jarPath, ctx.settings.jars).catch((error: unknown) => {
+        await target.checkJar(request.jarPath).catch((error: unknown) => {
           if (!(error instanceof PolicyRefusal)) throw error;
           snapshot.jarProblem = error.problem;
           refusals.push({ field: error.field, problem: error.problem });
         });
       }
-      const { cluster, flink } = target;
-      // However the user named it (release or Deployment), records and locks are keyed by the JobManager Deployment.
-      snapshot.cluster = cluster.id;
+      const { flink } = target;
+      // However the user named it (release, Deployment, operator resource), records and locks are keyed by one name.
+      snapshot.cluster = target.id;
       snapshot.kind = target.kind;
       snapshot.versionKind = target.versionKind;
+      snapshot.savepointOwner = target.savepointOwner;
       snapshot.restUrl = target.restUrl;
       snapshot.deployStep = target.describeDeploy(formatDuration(request.deployTimeoutMs ?? 300_000));
-      snapshot.jobManager = {
-        deployment: cluster.jobManager.metadata!.name!,
-        container: cluster.jobManagerContainer.name,
-        image: cluster.jobManagerContainer.image ?? '',
-        args: cluster.jobManagerContainer.args ?? [],
-        replicas: cluster.jobManager.spec?.replicas ?? 1,
-        strategy: cluster.jobManager.spec?.strategy?.type ?? 'RollingUpdate',
-      };
-      snapshot.taskManagers = cluster.taskManagers.map((d) => {
-        const container = d.spec?.template.spec?.containers[0];
-        return { deployment: d.metadata!.name!, container: container?.name ?? '', image: container?.image ?? '', args: container?.args ?? [] };
-      });
+      const deployments = target.deployments();
+      snapshot.jobManager = deployments.jobManager;
+      snapshot.taskManagers = deployments.taskManagers;
       if (refusals.length > 0) snapshot.refusals = refusals;
 
       // Flink not answering (after the client's own retries) throws: "unknown", never a refusal.
@@ -89,11 +82,11 @@ export function createObserveActivities(ctx: ActivityContext) {
         highAvailability: config['high-availability.type'] ?? config['high-availability'],
         shutdownOnApplicationFinish: config['execution.shutdown-on-application-finish'] === undefined ? undefined : config['execution.shutdown-on-application-finish'] === 'true',
       };
-      const kind = target.upgradeChecks({ config: snapshot.clusterConfig, mode: request.mode ?? 'savepoint' });
+      const kind = target.upgradeChecks({ config: snapshot.clusterConfig, mode: request.mode ?? 'savepoint', savepointDir: request.savepointDir });
       snapshot.kindChecks = kind.checks;
       snapshot.kindWarnings = kind.warnings;
 
-      const { records, invalid } = await jobRecords(ctx).list(cluster.id);
+      const { records, invalid } = await jobRecords(ctx).list(target.id);
       if (invalid.length > 0) snapshot.recordProblem = invalid.map((i) => i.message).join('; ');
       const found = chooseJob(jobs, records, request.job, target.singleJob);
       if ('problem' in found) {

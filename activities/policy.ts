@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { open, realpath, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve, sep } from 'node:path';
+import { isInsideAllowedPrefixes, normalizeLocation } from '../workflows/model/locations';
 
 /**
  * The worker-side rules that bound what a CLI user's input makes the worker do. The CLI user holds no credentials;
@@ -24,6 +25,8 @@ export interface JarPolicy {
   /** Directories on the worker that jars may come from (symbolic links are resolved first); empty allows none. */
   allowedDirectories: readonly string[];
   maxSizeBytes: number;
+  /** URI prefixes a FlinkSessionJob's jarURI may start with (the operator fetches it); empty allows none. */
+  allowedUris?: readonly string[];
 }
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -60,6 +63,24 @@ export async function checkJar(path: string, policy: JarPolicy, field = '--jar')
     await handle.close();
   }
   return real;
+}
+
+/**
+ * A jarURI the Flink Kubernetes Operator would fetch for a FlinkSessionJob (the worker does not read it): it must
+ * start with one of the allowed URI prefixes, so a CLI user cannot make the operator fetch any file or URL it reaches.
+ */
+export function checkJarUri(uri: string, allowedUris: readonly string[], field = '--jar'): string {
+  const normalized = uri.startsWith('/') ? `file://${uri}` : uri;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(normalized)) throw new PolicyRefusal(field, `${uri} is not a URI or absolute path`);
+  if (allowedUris.length === 0) throw new PolicyRefusal(field, 'the worker allows no jar URI for operator jobs (jars.allowedUris is empty)');
+  const location = normalized.startsWith('file:') ? normalizeLocation(normalized) : { ok: true as const, location: normalized };
+  if (!location.ok) throw new PolicyRefusal(field, `${uri} ${location.problem}`);
+  const allowed = allowedUris.some((prefix) => {
+    if (prefix.startsWith('file:')) return isInsideAllowedPrefixes(location.location, [prefix]);
+    return location.location === prefix.replace(/\/+$/, '') || location.location.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+  });
+  if (!allowed) throw new PolicyRefusal(field, `${uri} is outside the allowed jar URIs (${allowedUris.join(', ')})`);
+  return location.location;
 }
 
 export interface RestUrlPolicy {

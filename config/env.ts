@@ -33,6 +33,7 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
   { env: 'FLINKOPS_POD_ADDRESSING', path: 'flink.podAddressing', description: 'pod-ip or api-server-proxy: how one JobManager pod is asked' },
   { env: 'FLINKOPS_ALLOWED_SAVEPOINT_PREFIXES', path: 'savepoints.allowedPrefixes', kind: 'list', description: 'comma-separated allowed savepoint locations' },
   { env: 'FLINKOPS_ALLOWED_JAR_DIRS', path: 'jars.allowedDirectories', kind: 'list', description: 'comma-separated directories jars may be read from' },
+  { env: 'FLINKOPS_ALLOWED_JAR_URIS', path: 'jars.allowedUris', kind: 'list', description: 'comma-separated jarURI prefixes for operator session jobs' },
   { env: 'FLINKOPS_JAR_MAX_SIZE_BYTES', path: 'jars.maxSizeBytes', description: 'largest jar the worker uploads' },
   { env: 'FLINKOPS_REST_URL_ALLOWED', path: 'flink.restUrlOverride.allowedUrls', kind: 'list', description: 'comma-separated URL prefixes --rest-url may use' },
   { env: 'FLINKOPS_REST_URL_SEND_HEADERS', path: 'flink.restUrlOverride.sendHeaders', description: 'true: send flink.headers to --rest-url overrides too' },

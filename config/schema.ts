@@ -132,6 +132,8 @@ const JarsSchema = z.strictObject({
   /** Directories on the worker (symbolic links resolved); empty allows no jar at all. */
   allowedDirectories: z.array(z.string().refine((p) => p.startsWith('/'), 'must be an absolute directory')).default([]),
   maxSizeBytes: z.coerce.number().int().positive().default(512 * 1024 * 1024),
+  /** URI prefixes a FlinkSessionJob's jarURI may start with (file:///..., https://...); the operator fetches them. */
+  allowedUris: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/i, 'must be a URI prefix such as https://artifacts.example.com/flink/')).default([]),
 });
 
 /** What the CLI puts into requests when a flag is not given; unset means the workflow's own default. */

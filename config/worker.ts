@@ -25,7 +25,7 @@ export interface WorkerSettings {
     /** Normalised savepoint location prefixes; empty: each cluster's own savepoint and checkpoint directories. */
     allowedPrefixes: string[];
   };
-  jars: { allowedDirectories: string[]; maxSizeBytes: number };
+  jars: { allowedDirectories: string[]; maxSizeBytes: number; allowedUris: string[] };
   remediation: {
     /** Where "needs a human" escalations are POSTed; only the activity that sends them reads it. */
     escalationWebhookUrl?: Secret;

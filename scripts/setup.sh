@@ -151,6 +151,25 @@ fixture_jobs() {
   echo "$want" > "$stamp"
 }
 
+flink_operator() {
+  # The Flink Kubernetes Operator's runtime classpath and its CRDs (the FlinkStateSnapshot CRD from the 1.10.0 API
+  # jar), keyed by the pom so a version bump re-resolves.
+  local pom="$repo/test/kube/operator/pom.xml" key target
+  key="$(sha256sum "$pom" | cut -c1-12)"
+  target="$cache/flink-operator/$key"
+  if [[ ! -f "$target/.complete" ]]; then
+    rm -rf "$target.partial"; mkdir -p "$target.partial/lib" "$target.partial/crds"
+    mvn -B -q -f "$pom" dependency:copy-dependencies -DoutputDirectory="$target.partial/lib" -DincludeScope=runtime
+    mvn -B -q -f "$pom" dependency:copy -Dartifact=org.apache.flink:flink-kubernetes-operator-api:1.10.0 -DoutputDirectory="$target.partial/api"
+    (cd "$target.partial/crds" && jar xf "$target.partial/lib/flink-kubernetes-operator-api-1.7.0.jar" META-INF/fabric8 \
+      && jar xf "$target.partial"/api/flink-kubernetes-operator-api-1.10.0.jar META-INF/fabric8/flinkstatesnapshots.flink.apache.org-v1.yml \
+      && mv META-INF/fabric8/*-v1.yml . && rm -rf META-INF)
+    touch "$target.partial/.complete"
+    rm -rf "$target"; mv "$target.partial" "$target"
+  fi
+  ln -sfn "$target" "$cache/flink-operator/current"
+}
+
 build_project() {
   (cd "$repo" && npm run --silent build)
 }
@@ -164,5 +183,6 @@ step fixture-jobs fixture_jobs
 step kube-control-plane kube_control_plane
 step compose-check compose_check
 step temporal-test-server temporal_test_server
+step flink-operator flink_operator
 step build build_project
 echo "setup: done in $((SECONDS - started))s (cache: $cache)"

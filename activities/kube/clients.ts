@@ -1,4 +1,4 @@
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
 
 /** The Kubernetes API groups flinkops uses, from one KubeConfig. */
 export interface KubeClients {
@@ -7,6 +7,8 @@ export interface KubeClients {
   apps: AppsV1Api;
   coordination: CoordinationV1Api;
   events: EventsV1Api;
+  /** The Flink Kubernetes Operator's resources (activities/kube/flink-resources.ts names them). */
+  custom: CustomObjectsApi;
 }
 
 export function kubeClients(kubeconfig?: string): KubeClients {
@@ -19,6 +21,7 @@ export function kubeClients(kubeconfig?: string): KubeClients {
     apps: kc.makeApiClient(AppsV1Api),
     coordination: kc.makeApiClient(CoordinationV1Api),
     events: kc.makeApiClient(EventsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
   };
 }
 

@@ -197,7 +197,7 @@ export function createRemediationActivities(ctx: ActivityContext) {
         throw ApplicationFailure.nonRetryable(`${clusterKey(request.cluster)} is an application cluster: its job is part of its Deployment, there is nothing to register`, 'RegisterRefused');
       }
       const store = jobRecords(ctx);
-      const cluster = target.cluster.id;
+      const cluster = target.id;
       const existing = (await store.list(cluster)).records.find((r) => r.jobName === request.job || r.jobKey === request.job);
       const entry = (outcome: string, message: string, jobId?: string) => ({
         at: new Date().toISOString(),

@@ -1,5 +1,6 @@
 import type { ClusterRef } from '../../workflows/model/target';
 import { requireTarget, type ActivityContext } from '../context';
+import { resolveCluster } from '../targets/resolve';
 import { FlinkRestError, type FlinkRestClient } from '../flink/rest-client';
 
 /** What the JobManager and its TaskManagers hold of one job that is about to be submitted again under its id. */
@@ -32,7 +33,8 @@ export function jobReleaseStatus(jobId: string, observation: JobReleaseObservati
 
 export async function observeJobRelease(ctx: ActivityContext, request: { cluster: ClusterRef; restUrl?: string; jobId: string }): Promise<JobReleaseObservation> {
   const target = await requireTarget(ctx, request.cluster, request.restUrl);
-  const readyTaskManagerPods = target.cluster.taskManagers.reduce((sum, d) => sum + (d.status?.readyReplicas ?? 0), 0);
+  const cluster = await resolveCluster(ctx.kube, request.cluster);
+  const readyTaskManagerPods = 'problem' in cluster ? 0 : cluster.taskManagers.reduce((sum, d) => sum + (d.status?.readyReplicas ?? 0), 0);
   const jobKnown = (await target.flink.listJobs()).some((j) => j.jid === request.jobId);
   return { readyTaskManagerPods, taskManagers: await slotHolders(target.flink), jobKnown };
 }

@@ -1,4 +1,5 @@
 import type { V1Container, V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { ContainerSnapshot } from '../../workflows/model/snapshot';
 import type { ClusterRef, TargetKind } from '../../workflows/model/target';
 import { isNotFound, type KubeClients } from '../kube/clients';
 
@@ -77,4 +78,22 @@ export function jobManagerContainer(deployment: V1Deployment): V1Container | und
 function restPortOf(service: V1Service): number | undefined {
   const ports = service.spec?.ports ?? [];
   return (ports.find((p) => REST_PORT_NAMES.includes(p.name ?? '')) ?? ports.find((p) => p.port === 8081))?.port;
+}
+
+/** The JobManager and TaskManager Deployments of a cluster, as status and plans show them. */
+export function describeDeployments(cluster: ResolvedCluster): { jobManager: ContainerSnapshot & { replicas: number; strategy: string }; taskManagers: ContainerSnapshot[] } {
+  return {
+    jobManager: {
+      deployment: cluster.jobManager.metadata!.name!,
+      container: cluster.jobManagerContainer.name,
+      image: cluster.jobManagerContainer.image ?? '',
+      args: cluster.jobManagerContainer.args ?? [],
+      replicas: cluster.jobManager.spec?.replicas ?? 1,
+      strategy: cluster.jobManager.spec?.strategy?.type ?? 'RollingUpdate',
+    },
+    taskManagers: cluster.taskManagers.map((d) => {
+      const container = d.spec?.template.spec?.containers[0];
+      return { deployment: d.metadata!.name!, container: container?.name ?? '', image: container?.image ?? '', args: container?.args ?? [] };
+    }),
+  };
 }

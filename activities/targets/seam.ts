@@ -1,6 +1,7 @@
 import type { WorkerSettings } from '../../config/worker';
 import type { LockScopeRef } from '../../workflows/model/locks';
-import type { JobSnapshot } from '../../workflows/model/snapshot';
+import type { V1Service } from '@kubernetes/client-node';
+import type { ContainerSnapshot, JobSnapshot } from '../../workflows/model/snapshot';
 import type { ClusterRef, TargetKind, VersionSpec } from '../../workflows/model/target';
 import type { PreflightCheck, StopOutcome } from '../../workflows/upgrade/decide';
 import type { FailpointName } from '../failpoints';
@@ -12,6 +13,8 @@ import { applicationTarget } from './application/target';
 import { serviceRestUrl } from './endpoint';
 import { resolveCluster, type ResolvedCluster } from './resolve';
 import { sessionJobTarget } from './session-job/target';
+import { operatorTarget } from './operator/target';
+import { resolveOperatorResource, type OperatorResource } from './operator/resolve';
 
 /**
  * The one seam between flinkops' workflows and the kinds of Flink deployment it operates (a job on a session
@@ -20,20 +23,31 @@ import { sessionJobTarget } from './session-job/target';
  */
 export interface FlinkTarget {
   readonly kind: TargetKind;
-  readonly cluster: ResolvedCluster;
+  /** The name it was asked for, and the one records and locks are keyed by (a JobManager Deployment, an operator resource). */
+  readonly ref: ClusterRef;
+  readonly id: ClusterRef;
   /** The REST endpoint flinkops reads the cluster through. */
   readonly restUrl: string;
   readonly flink: FlinkRestClient;
 
   // Observe
+  /** The Kubernetes Deployments that run it, as far as the kind knows them (for status and plans). */
+  deployments(): { jobManager?: ContainerSnapshot & { replicas: number; strategy: string }; taskManagers: ContainerSnapshot[] };
   /** The version running now as the cluster itself tells it, if it can (an application's Deployment can). */
   currentVersion(): VersionSpec | undefined;
   /** Which kind of version this target deploys: a jar (session jobs) or an image (application clusters). */
   readonly versionKind: VersionSpec['kind'];
   /** What the target serializes on: one job of a session cluster, or the whole cluster. */
   lockScope(jobKey: string): LockScopeRef;
+  /** Who keeps (and disposes of) the target's savepoints: flinkops, or the Flink Kubernetes Operator's own history. */
+  readonly savepointOwner: 'flinkops' | 'operator';
   /** Whether the target runs one job only (no --job needed). */
   readonly singleJob: boolean;
+  /**
+   * The new version's jar is one this target may use (the worker's jar policy): throws PolicyRefusal naming --jar.
+   * Returns what the target will read or hand on.
+   */
+  checkJar(jar: string): Promise<string>;
   /** The kind's own preflight checks of an upgrade, from what was observed (pure; failed ones refuse). */
   upgradeChecks(facts: UpgradeFacts): { checks: PreflightCheck[]; warnings: string[] };
   /** The plan's deploy step, with {version} and {restore} placeholders. */
@@ -52,8 +66,11 @@ export interface FlinkTarget {
   prepare(version: VersionSpec): Promise<PreparedVersion>;
   /** Undoes `prepare` when the version is not deployed after all. */
   discard(prepared: PreparedVersion): Promise<void>;
-  /** Deploys `version`; idempotent for the same request (same job id). Resolves when Flink has the job. */
-  deploy(request: DeployRequest): Promise<void>;
+  /**
+   * Deploys `version`; idempotent for the same request (same job id). Resolves when Flink has the job, with the job's
+   * id when Flink (or the operator) chose it rather than the request.
+   */
+  deploy(request: DeployRequest): Promise<void | { jobId: string }>;
   /**
    * Makes sure the job `jobId` is gone (cancelled and confirmed terminal, or its JobManager gone) before another
    * version is brought back from the same savepoint: two jobs must never run from one savepoint.
@@ -65,6 +82,8 @@ export interface FlinkTarget {
 export interface UpgradeFacts {
   config: { shutdownOnApplicationFinish?: boolean };
   mode: 'savepoint' | 'last-state' | 'stateless';
+  /** --savepoint-dir, when given. */
+  savepointDir?: string;
 }
 
 export interface SavepointOperation {
@@ -114,17 +133,27 @@ export interface TargetEndpoint {
   flink: FlinkRestClient;
 }
 
-export type TargetFactory = (deps: TargetDeps, cluster: ResolvedCluster, endpoint: TargetEndpoint) => FlinkTarget;
+/** What discovery found for each kind: a JobManager Deployment (and its Service), or an operator resource. */
+interface Discovered {
+  'session-job': ResolvedCluster;
+  application: ResolvedCluster;
+  'operator-session-job': OperatorResource;
+  'operator-deployment': OperatorResource;
+}
 
 export interface TargetRef {
   cluster: ClusterRef;
   restUrl?: string;
+  /** A job of a session FlinkDeployment (its FlinkSessionJob): the operator target is that resource. */
+  job?: string;
 }
 
 /** One factory per kind: the only place that knows which class serves which kind. */
-export const TARGET_FACTORIES: Record<TargetKind, TargetFactory> = {
+export const TARGET_FACTORIES: { [K in TargetKind]: (deps: TargetDeps, found: Discovered[K], endpoint: TargetEndpoint) => FlinkTarget } = {
   'session-job': sessionJobTarget,
   application: applicationTarget,
+  'operator-session-job': operatorTarget,
+  'operator-deployment': operatorTarget,
 };
 
 /**
@@ -133,9 +162,20 @@ export const TARGET_FACTORIES: Record<TargetKind, TargetFactory> = {
  */
 export async function openTarget(deps: TargetDeps, ref: TargetRef): Promise<FlinkTarget | { problem: string }> {
   const override = ref.restUrl === undefined ? undefined : await checkRestUrl(ref.restUrl, deps.settings.flink.restUrlOverride);
+  const endpoint = (service: V1Service | undefined, port: number): TargetEndpoint | { problem: string } => {
+    if (!override && !service) return { problem: `no REST Service for ${ref.cluster.namespace}/${ref.cluster.name}` };
+    const restUrl = override ?? serviceRestUrl(service!, port, deps.settings.flink);
+    return { restUrl, flink: deps.flinkClient(restUrl, override ? 'override' : 'service') };
+  };
   const cluster = await resolveCluster(deps.kube, ref.cluster);
+  const operator = await resolveOperatorResource(deps.kube, ref.cluster, ref.job, 'problem' in cluster ? undefined : cluster.jobManager);
+  if (operator && 'problem' in operator) return operator;
+  if (operator) {
+    const found = endpoint(operator.restService, operator.restService?.spec?.ports?.find((p) => p.name === 'rest')?.port ?? 8081);
+    return 'problem' in found ? found : TARGET_FACTORIES[operator.kind](deps, operator, found);
+  }
   if ('problem' in cluster) return cluster;
-  const restUrl = override ?? serviceRestUrl(cluster.restService, cluster.restPort, deps.settings.flink);
-  const flink = deps.flinkClient(restUrl, override ? 'override' : 'service');
-  return TARGET_FACTORIES[cluster.kind](deps, cluster, { restUrl, flink });
+  const found = endpoint(cluster.restService, cluster.restPort);
+  if ('problem' in found) return found;
+  return cluster.kind === 'application' ? TARGET_FACTORIES.application(deps, cluster, found) : TARGET_FACTORIES['session-job'](deps, cluster, found);
 }

@@ -20,6 +20,7 @@ export interface SavepointOptions {
   timeout?: string;
   blackout?: string[];
   timeZone?: string;
+  disposeOperatorSavepoints?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -33,7 +34,8 @@ export function withSavepointOptions(command: Command): Command {
     .option('--timeout <duration>', 'give up on a savepoint after this long (default 10m)')
     .option('--blackout <window>', 'no savepoint in this recurring window, e.g. "Mon-Fri 09:00-18:00"; repeat for more', collect)
     .option('--time-zone <zone>', 'IANA time zone of the schedule and blackout windows (default UTC)')
-    .option('--rest-url <url>', 'Flink REST endpoint override');
+    .option('--rest-url <url>', 'Flink REST endpoint override')
+    .option('--dispose-operator-savepoints', 'retention may also dispose of savepoints the Flink Kubernetes Operator manages');
 }
 
 /** The configured default savepoint timeout where --timeout is not given. */
@@ -51,6 +53,7 @@ export function savepointOptionsInput(options: SavepointOptions, trigger: 'manua
       ...(options.maxAge !== undefined ? { maxAge: positiveDuration('--max-age', options.maxAge) } : {}),
     },
     blackouts: options.blackout ?? [],
+    ...(options.disposeOperatorSavepoints ? { disposeOperatorSavepoints: true } : {}),
     ...(options.timeZone ? { timeZone: options.timeZone } : {}),
     ...(options.timeout ? { timeout: positiveDuration('--timeout', options.timeout) } : {}),
   };

@@ -19,6 +19,8 @@ interface UpgradeOptions {
   arg?: string[];
   parallelism?: string;
   image?: string;
+  jarUri?: string;
+  flinkVersion?: string;
   fromJar?: string;
   fromEntryClass?: string;
   fromArg?: string[];
@@ -47,11 +49,13 @@ export function upgradeCommand(context: CliContext): Command {
     .argument('<cluster>', 'NAME or NAMESPACE/NAME of the JobManager Deployment (or chart release)')
     .option('-n, --namespace <namespace>', 'namespace of the cluster', 'default')
     .option('--job <id|name>', 'the job to upgrade (session clusters)')
-    .option('--jar <path>', 'new jar, a path the worker can read (session clusters)')
+    .option('--jar <path|uri>', 'new jar: a path the worker can read (session clusters), or the jarURI of a FlinkSessionJob')
     .option('--entry-class <class>', 'entry class of the new jar (default: the running version\'s, or the jar manifest)')
     .option('--arg <value>', 'a program argument of the new version; repeat for each (default: the running version\'s)', collect)
     .option('--parallelism <n>', 'parallelism of the new version')
-    .option('--image <ref>', 'new image (application clusters)')
+    .option('--image <ref>', 'new image (application clusters, application FlinkDeployments)')
+    .option('--jar-uri <uri>', 'application FlinkDeployment: new spec.job.jarURI (default: the current one)')
+    .option('--flink-version <v1_x>', 'application FlinkDeployment: new spec.flinkVersion, e.g. v1_19')
     .option('--from-jar <path>', 'the jar running now, if flinkops has no record of it (needed to roll back)')
     .option('--from-entry-class <class>', 'entry class of the running jar')
     .option('--from-arg <value>', 'a program argument of the running version; repeat for each', collect)
@@ -114,7 +118,7 @@ export function buildRequest(clusterArg: string, options: UpgradeOptions, defaul
   if (!options.jar && !options.image) throw new CliError('the new version is missing: --jar (session job) or --image (application cluster)', EXIT.invalid);
   const to: Record<string, unknown> = options.jar
     ? { kind: 'jar', jar: options.jar, entryClass: options.entryClass, args: options.arg, parallelism: intOption('--parallelism', options.parallelism) }
-    : { kind: 'image', image: options.image, args: options.arg };
+    : { kind: 'image', image: options.image, args: options.arg, entryClass: options.entryClass, jarUri: options.jarUri, flinkVersion: options.flinkVersion };
   const from = options.fromJar
     ? { kind: 'jar', jar: options.fromJar, entryClass: options.fromEntryClass, args: options.fromArg }
     : options.fromImage

@@ -62,8 +62,18 @@ export function kubeCalls(): { calls: KubeCall[]; hidden: string[] } {
   return { calls, hidden };
 }
 
+/**
+ * The Flink Kubernetes Operator's resources the code may address through kube.custom (CustomObjectsApi): every call
+ * takes `flinkResource(plural)`, so each call needs its verb on every plural the type allows.
+ */
+export function flinkPlurals(): string[] {
+  const source = readFileSync(join(ACTIVITIES, 'kube', 'flink-resources.ts'), 'utf8');
+  const union = /export type FlinkPlural = ([^;]+);/.exec(source)?.[1] ?? '';
+  return [...union.matchAll(/'([a-z]+)'/g)].map((m) => m[1]!);
+}
+
 /** The request a client-node method sends, recorded instead of sent. */
-export async function requestOf(apiClass: string, method: string): Promise<{ httpMethod: string; path: string }> {
+export async function requestOf(apiClass: string, method: string, extra: Record<string, string> = {}): Promise<{ httpMethod: string; path: string }> {
   const ApiClass = (k8s as unknown as Record<string, new (config: k8s.Configuration) => Record<string, (params: unknown) => Promise<unknown>>>)[apiClass];
   if (!ApiClass) throw new Error(`@kubernetes/client-node has no ${apiClass}`);
   let recorded: { httpMethod: string; path: string } | undefined;
@@ -78,7 +88,7 @@ export async function requestOf(apiClass: string, method: string): Promise<{ htt
   });
   const api = new ApiClass(config);
   if (typeof api[method] !== 'function') throw new Error(`${apiClass} has no method ${method}`);
-  await api[method]({ name: 'n', namespace: 'ns', path: 'p', body: {} }).catch(() => undefined);
+  await api[method]({ name: 'n', namespace: 'ns', path: 'p', body: {}, ...extra }).catch(() => undefined);
   if (!recorded) throw new Error(`${apiClass}.${method} sent no request`);
   return recorded;
 }
@@ -115,12 +125,15 @@ export async function requiredPermissions(): Promise<Map<string, { permission: P
   for (const call of calls) {
     const apiClass = classes[call.api];
     if (!apiClass) throw new Error(`${call.where}: kube.${call.api} is not one of the clients in activities/kube/clients.ts`);
-    const request = await requestOf(apiClass, call.method);
-    const permission = permissionOf(request.httpMethod, request.path);
-    const key = permissionKey(permission);
-    const entry = required.get(key) ?? { permission, calls: [] };
-    entry.calls.push(`${call.api}.${call.method} (${call.where})`);
-    required.set(key, entry);
+    const targets = apiClass === 'CustomObjectsApi' ? flinkPlurals().map((plural) => ({ group: 'flink.apache.org', version: 'v1beta1', plural })) : [{}];
+    for (const extra of targets) {
+      const request = await requestOf(apiClass, call.method, extra);
+      const permission = permissionOf(request.httpMethod, request.path);
+      const key = permissionKey(permission);
+      const entry = required.get(key) ?? { permission, calls: [] };
+      entry.calls.push(`${call.api}.${call.method} (${call.where})`);
+      required.set(key, entry);
+    }
   }
   return required;
 }

@@ -92,6 +92,7 @@ test('the rollback fails too: RollbackFailed names the savepoint to restore by h
   const { result } = await upgrade({
     deployVersion: ({ version }) => {
       if (version.kind === 'jar') throw Object.assign(new Error(`${version.jar} refused`), { name: 'Error' });
+      return undefined;
     },
   });
   expect(result).toMatchObject({ ok: false, type: 'RollbackFailed' });

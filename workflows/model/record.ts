@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeIssues } from './validation';
-import { VersionSpecSchema } from './target';
+import { TARGET_KINDS, VersionSpecSchema } from './target';
 
 /**
  * What flinkops remembers about one job, kept in a ConfigMap next to the cluster so people (kubectl), the next
@@ -49,7 +49,7 @@ export const JobRecordSchema = z.object({
   /** Absent in records written before the field existed: those are version 1. */
   schemaVersion: z.literal(RECORD_SCHEMA_VERSION).default(RECORD_SCHEMA_VERSION),
   cluster: z.string(),
-  kind: z.enum(['session-job', 'application']),
+  kind: z.enum(TARGET_KINDS),
   jobKey: z.string().min(1),
   jobName: z.string(),
   currentJobId: z.string(),

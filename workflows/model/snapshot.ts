@@ -73,6 +73,8 @@ export interface TargetSnapshot {
   jarProblem?: string;
   /** A flinkops operation that holds this job or cluster now. */
   lockHolder?: LockHolder;
+  /** Who disposes of this target's savepoints: flinkops' retention, or the Flink Kubernetes Operator. */
+  savepointOwner?: 'flinkops' | 'operator';
   /** What an operation on the job locks: the job, or the whole cluster. */
   lockScope?: LockScopeRef;
   /** The kind's own upgrade checks and warnings (the kind knows what its deployments need). */

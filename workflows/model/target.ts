@@ -33,15 +33,26 @@ export function clusterKey(cluster: ClusterRef): string {
   return `${cluster.namespace}/${cluster.name}`;
 }
 
-export type TargetKind = 'session-job' | 'application';
+/**
+ * What flinkops operates: a job on a session cluster (REST), an application-mode JobManager Deployment, or the Flink
+ * Kubernetes Operator's FlinkSessionJob / application FlinkDeployment (changed through their spec; the operator acts).
+ */
+export const TARGET_KINDS = ['session-job', 'application', 'operator-session-job', 'operator-deployment'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const JOB_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** How a job's code is deployed: a jar run on a session cluster, or the image of an application cluster. */
 export const JarVersionSchema = z.object({
   kind: z.literal('jar'),
-  /** Path of the jar on the worker's file system. */
-  jar: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path on the worker'),
+  /**
+   * Path of the jar on the worker's file system (it uploads it), or, for a FlinkSessionJob, the jarURI the operator
+   * fetches (file://, http(s)://).
+   */
+  jar: z
+    .string()
+    .min(1)
+    .refine((p) => p.startsWith('/') || /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(p), 'must be an absolute path on the worker (or a URI the Flink Kubernetes Operator fetches)'),
   entryClass: z.string().min(1).optional(),
   args: z.array(z.string()).optional(),
   parallelism: z.number().int().positive().optional(),
@@ -56,6 +67,11 @@ export const ImageVersionSchema = z.object({
   image: z.string().regex(IMAGE_PATTERN, 'must be an image reference such as registry.example.com/team/job:1.2.3'),
   /** Job arguments after standalone-job's own options; omitted keeps the current ones. */
   args: z.array(z.string()).optional(),
+  /** The job's main class (--job-classname; a FlinkDeployment's spec.job.entryClass); omitted keeps the current one. */
+  entryClass: z.string().min(1).optional(),
+  /** A FlinkDeployment's spec.job.jarURI and spec.flinkVersion; omitted keep the current ones. */
+  jarUri: z.string().min(1).optional(),
+  flinkVersion: z.string().regex(/^v\d+_\d+$/, 'must be a Flink Kubernetes Operator version such as v1_19').optional(),
 });
 
 export const VersionSpecSchema = z.discriminatedUnion('kind', [JarVersionSchema, ImageVersionSchema]);
@@ -64,7 +80,7 @@ export type JarVersion = z.infer<typeof JarVersionSchema>;
 export type ImageVersion = z.infer<typeof ImageVersionSchema>;
 
 export function describeVersion(version: VersionSpec): string {
-  if (version.kind === 'image') return version.image;
+  if (version.kind === 'image') return version.entryClass ? `${version.image} (${version.entryClass})` : version.image;
   const name = version.jar.split('/').pop() ?? version.jar;
   return version.entryClass ? `${name} (${version.entryClass})` : name;
 }
@@ -74,7 +90,9 @@ export function sameVersion(a: VersionSpec, b: VersionSpec): boolean {
 }
 
 function normalizeVersion(v: VersionSpec): unknown {
-  return v.kind === 'image' ? [v.kind, v.image, v.args ?? null] : [v.kind, v.jar, v.entryClass ?? null, v.args ?? null, v.parallelism ?? null];
+  return v.kind === 'image'
+    ? [v.kind, v.image, v.args ?? null, v.entryClass ?? null, v.jarUri ?? null, v.flinkVersion ?? null]
+    : [v.kind, v.jar, v.entryClass ?? null, v.args ?? null, v.parallelism ?? null];
 }
 
 /** A stable, Kubernetes-name-safe key for a job: the record name part and lock name part. */

@@ -17,6 +17,8 @@ export interface SavepointPlan {
   /** What the run holds while the savepoint is taken: the job, or the whole cluster. */
   lockScope: LockScopeRef;
   savepointDir: string;
+  /** Why retention disposes of nothing on this target, when it does not (the operator manages its savepoints). */
+  retentionOff?: string;
 }
 
 /** A savepoint run takes one, skips with a reason (nothing wrong, nothing done), or fails with a reason. */
@@ -55,6 +57,9 @@ export function decideSavepointPreflight(snapshot: TargetSnapshot, request: Save
       jobKey,
       lockScope: snapshot.lockScope ?? { cluster: snapshot.cluster, jobKey },
       savepointDir: location.location,
+      ...(snapshot.savepointOwner === 'operator' && !request.disposeOperatorSavepoints
+        ? { retentionOff: 'the Flink Kubernetes Operator manages these savepoints (its savepoint history settings); flinkops disposes of none unless told (--dispose-operator-savepoints)' }
+        : {}),
     },
   };
 }

@@ -43,6 +43,8 @@ export const SavepointRequestSchema = z.object({
   blackouts: BlackoutListSchema.default([]),
   timeZone: TimeZoneSchema.default('UTC'),
   timeout: DurationSchema.default(600_000),
+  /** Retention may dispose of savepoints the Flink Kubernetes Operator manages (off: the operator's own history does). */
+  disposeOperatorSavepoints: z.boolean().default(false),
 });
 export type SavepointRequestInput = z.input<typeof SavepointRequestSchema>;
 export type SavepointRequest = z.output<typeof SavepointRequestSchema>;

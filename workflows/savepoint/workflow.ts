@@ -98,8 +98,10 @@ class SavepointRun {
     recordSavepointRun({ outcome: 'completed', trigger: request.trigger, durationMs, sizeBytes: entry.sizeBytes });
 
     this.step('retention', 'applying retention');
-    const retention = decideRetention(record, request.retention, Date.now());
-    const dispose = [...new Set([...retention.dispose.map((d) => d.entry.path), ...record.pendingDisposals.map((p) => p.path)])];
+    const decided = decideRetention(record, request.retention, Date.now());
+    const retention = plan.retentionOff ? { ...decided, keep: [...decided.keep, ...decided.dispose.map((d) => d.entry)], dispose: [] } : decided;
+    if (plan.retentionOff) this.step('retention', plan.retentionOff);
+    const dispose = plan.retentionOff ? [] : [...new Set([...retention.dispose.map((d) => d.entry.path), ...record.pendingDisposals.map((p) => p.path)])];
     const disposals = await withSummary('finishSavepointRun', polling(300_000), `retention: dispose of ${dispose.length} savepoint(s)`, {
       cluster: request.cluster,
       restUrl: request.restUrl,

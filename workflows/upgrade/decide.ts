@@ -160,7 +160,9 @@ export function fillVersionDefaults(to: VersionSpec, from: VersionSpec): Version
   if (to.kind === 'jar' && from.kind === 'jar') {
     return { ...to, entryClass: to.entryClass ?? from.entryClass, args: to.args ?? from.args, parallelism: to.parallelism ?? from.parallelism };
   }
-  if (to.kind === 'image' && from.kind === 'image') return { ...to, args: to.args ?? from.args };
+  if (to.kind === 'image' && from.kind === 'image') {
+    return { ...to, args: to.args ?? from.args, entryClass: to.entryClass ?? from.entryClass, jarUri: to.jarUri ?? from.jarUri, flinkVersion: to.flinkVersion ?? from.flinkVersion };
+  }
   return to;
 }
 

@@ -42,14 +42,17 @@ export interface DeployStep {
   timeoutMs: number;
 }
 
-/** Hands the version to Flink (or Kubernetes); returns why that failed, or undefined. Cancellation propagates. */
-export async function deployVersion(target: StepTarget, step: DeployStep): Promise<string | undefined> {
+/**
+ * Hands the version to Flink (or Kubernetes, or the operator); returns the id the job runs under (the step's own,
+ * unless the target chose one), or why that failed. Cancellation propagates.
+ */
+export async function deployVersion(target: StepTarget, step: DeployStep): Promise<{ jobId: string } | { failure: string }> {
   try {
-    await withSummary('deployVersion', deploying(step.timeoutMs), `deploy ${describeVersion(step.version)}`, { ...target, ...step });
-    return undefined;
+    const deployed = await withSummary('deployVersion', deploying(step.timeoutMs), `deploy ${describeVersion(step.version)}`, { ...target, ...step });
+    return { jobId: deployed?.jobId ?? step.jobId };
   } catch (error) {
     if (isCancellation(error)) throw error;
-    return `deploying ${describeVersion(step.version)} failed: ${failureMessage(error)}`;
+    return { failure: `deploying ${describeVersion(step.version)} failed: ${failureMessage(error)}` };
   }
 }
 

@@ -89,7 +89,8 @@ export async function upgradeWorkflow(input: UpgradeRequestInput): Promise<Upgra
 class Upgrade {
   private readonly workflowId = workflowInfo().workflowId;
   private readonly progress: UpgradeProgress;
-  private readonly target: StepTarget;
+  /** Where the steps act: as asked at first, then the target as flinkops keys it (found by preflight). */
+  private target: StepTarget;
   private decision?: { kind: 'approved'; by: string } | { kind: 'aborted'; by: string; reason: string };
   private plan?: UpgradePlan;
   /** Set once the old job may have been stopped: from here on a job must be brought back on any failure. */
@@ -156,6 +157,7 @@ class Upgrade {
         restUrl: request.restUrl,
         jarPath: request.to.kind === 'jar' ? request.to.jar : undefined,
         mode: request.mode,
+        savepointDir: request.savepointDir,
         deployTimeoutMs: request.timeouts.deploy,
       }),
     ]);
@@ -163,6 +165,7 @@ class Upgrade {
     if (preflight.kind === 'refuse') throw this.refused(preflight.reason, preflight.checks);
     const plan = (this.plan = preflight.plan);
     this.progress.plan = plan;
+    this.target = { cluster: plan.cluster, restUrl: request.restUrl };
     this.checkpointTimeoutMs = snapshot.job?.checkpointing?.timeoutMs;
     upsertSearchAttributes([{ key: FLINK_JOB, value: plan.jobName }]);
     if (request.dryRun) {
@@ -336,11 +339,14 @@ class Upgrade {
     this.step(deployStep, `deploying ${describeVersion(version)} as job ${jobId}${restorePath ? ` from ${restorePath}` : ' without state'}`);
     const prepared = version === plan.to ? this.prepared : undefined;
     this.prepared = undefined;
-    const deployFailure = await deployVersion(this.target, { version, prepared, restore: { path: restorePath, allowNonRestoredState }, jobId, timeoutMs: request.timeouts.deploy });
-    if (deployFailure) return deployFailure;
-    this.step(verifyStep, `verifying job ${jobId}`);
+    const deployed = await deployVersion(this.target, { version, prepared, restore: { path: restorePath, allowNonRestoredState }, jobId, timeoutMs: request.timeouts.deploy });
+    if ('failure' in deployed) return deployed.failure;
+    // Some targets choose the job's id themselves (the Flink Kubernetes Operator does).
+    this.newJobId = deployed.jobId;
+    this.progress.newJobId = deployed.jobId;
+    this.step(verifyStep, `verifying job ${deployed.jobId}`);
     const result = await verifyJob(this.target, {
-      jobId,
+      jobId: deployed.jobId,
       expectedRestorePath: restorePath,
       checkpointingEnabled: plan.checkpointingEnabled,
       stabilityWindowMs: request.stabilityWindow,

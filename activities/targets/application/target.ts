@@ -6,8 +6,9 @@ import type { VersionSpec } from '../../../workflows/model/target';
 import { failpoint } from '../../failpoints';
 import { snapshotJob } from '../../flink/job-snapshot';
 import { FlinkRestError } from '../../flink/rest-client';
+import { PolicyRefusal } from '../../policy';
 import { heartbeat } from '../../heartbeat';
-import type { ResolvedCluster } from '../resolve';
+import { describeDeployments, type ResolvedCluster } from '../resolve';
 import { cancelAndWait, storageDirectoriesOf, retireJob, runSavepointOperation } from '../rest-control';
 import type { DeployRequest, FlinkTarget, PreparedVersion, RetireOutcome, SavepointOperation, TargetDeps, TargetEndpoint, UpgradeFacts } from '../seam';
 import { applicationUpgradeChecks } from './preflight';
@@ -25,6 +26,7 @@ export const SCALED_DOWN_ANNOTATION = 'flinkops.dev/scaled-down-from';
 export class ApplicationTarget implements FlinkTarget {
   readonly kind = 'application' as const;
   readonly versionKind = 'image' as const;
+  readonly savepointOwner = 'flinkops' as const;
   readonly singleJob = true;
   readonly restUrl: string;
   readonly flink: FlinkTarget['flink'];
@@ -38,11 +40,28 @@ export class ApplicationTarget implements FlinkTarget {
     this.flink = endpoint.flink;
   }
 
+  get id() {
+    return this.cluster.id;
+  }
+
+  get ref() {
+    return this.cluster.ref;
+  }
+
+  deployments() {
+    return describeDeployments(this.cluster);
+  }
+
   currentVersion(): VersionSpec | undefined {
     const container = this.cluster.jobManagerContainer;
     const args = parseStandaloneJobArgs(container.args ?? []);
     if (!container.image || !args) return undefined;
-    return { kind: 'image', image: container.image, args: args.jobArgs };
+    const entryClass = args.options.find((o) => o.flag === '--job-classname' || o.flag === '-j')?.value;
+    return { kind: 'image', image: container.image, args: args.jobArgs, ...(entryClass ? { entryClass } : {}) };
+  }
+
+  checkJar(jar: string): Promise<string> {
+    return Promise.reject(new PolicyRefusal('--jar', `${jar}: an application cluster is upgraded with --image, not a jar`));
   }
 
   lockScope() {
@@ -119,6 +138,9 @@ export class ApplicationTarget implements FlinkTarget {
     const currentArgs = parseStandaloneJobArgs(container.args ?? []);
     if (!currentArgs) throw ApplicationFailure.nonRetryable(`${jobManager.metadata?.name} does not run standalone-job`, 'UnsupportedDeployment');
     const oldImage = this.cluster.jobManagerContainer.image;
+    if (version.entryClass) {
+      currentArgs.options = [...currentArgs.options.filter((o) => o.flag !== '--job-classname' && o.flag !== '-j'), { flag: '--job-classname', value: version.entryClass }];
+    }
     const args = withRestoreSettings(currentArgs, {
       jobId: request.jobId,
       fromSavepoint: request.restore.path,

@@ -5,7 +5,7 @@ import { failpoint } from '../../failpoints';
 import { snapshotJob } from '../../flink/job-snapshot';
 import { FlinkRestError } from '../../flink/rest-client';
 import { checkJar } from '../../policy';
-import type { ResolvedCluster } from '../resolve';
+import { describeDeployments, type ResolvedCluster } from '../resolve';
 import { cancelAndWait, storageDirectoriesOf, jobState, retireJob, runSavepointOperation } from '../rest-control';
 import type { DeployRequest, FlinkTarget, PreparedVersion, RetireOutcome, SavepointOperation, TargetDeps, TargetEndpoint, UpgradeFacts } from '../seam';
 
@@ -13,6 +13,7 @@ import type { DeployRequest, FlinkTarget, PreparedVersion, RetireOutcome, Savepo
 export class SessionJobTarget implements FlinkTarget {
   readonly kind = 'session-job' as const;
   readonly versionKind = 'jar' as const;
+  readonly savepointOwner = 'flinkops' as const;
   readonly singleJob = false;
   readonly restUrl: string;
   readonly flink: FlinkTarget['flink'];
@@ -26,8 +27,24 @@ export class SessionJobTarget implements FlinkTarget {
     this.flink = endpoint.flink;
   }
 
+  get id() {
+    return this.cluster.id;
+  }
+
+  get ref() {
+    return this.cluster.ref;
+  }
+
+  deployments() {
+    return describeDeployments(this.cluster);
+  }
+
   currentVersion(): VersionSpec | undefined {
     return undefined; // Flink does not remember which jar a job came from; the job record does.
+  }
+
+  checkJar(jar: string): Promise<string> {
+    return checkJar(jar, this.deps.settings.jars);
   }
 
   lockScope(jobKey: string) {
