@@ -1,6 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type {
   ClusterHealthSnapshot,
+  OperatorManaged,
   HighAvailabilitySnapshot,
   JobManagerPodSnapshot,
   KnownJob,
@@ -18,6 +19,8 @@ import { TERMINAL_JOB_STATES } from '../flink/schemas';
 import type { EndpointOrigin } from '../flink/transport';
 import { checkRestUrl } from '../policy';
 import { inventoryJobManagers } from './jobmanager-pods';
+import { operatorError, readFlinkResource, reconciledGeneration } from '../kube/flink-resources';
+import { OWNED_BY_FLINK_DEPLOYMENT } from '../targets/operator/resolve';
 import { isNotFound } from '../kube/clients';
 import { serviceRestUrl } from '../targets/endpoint';
 import { resolveCluster, type ResolvedCluster } from '../targets/resolve';
@@ -63,6 +66,8 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
     image: cluster.jobManagerContainer.image ?? '',
   };
   snapshot.taskManagerReplicas = cluster.taskManagers.reduce((sum, d) => sum + (d.spec?.replicas ?? 1), 0);
+  const owner = deployment.metadata?.ownerReferences?.find((o) => o.kind === OWNED_BY_FLINK_DEPLOYMENT);
+  if (owner) snapshot.operator = await operatorStatus(ctx, request.cluster.namespace, owner.name);
   const pods = await jobManagerPods(ctx, cluster);
   snapshot.pods = pods.map(podSnapshot);
 
@@ -84,6 +89,23 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
   const holder = await operationLocks(ctx).holder({ cluster: cluster.id });
   if (holder && holder.workflowId !== request.workflowId) snapshot.lockHolder = holder;
   return snapshot;
+}
+
+/** What the Flink Kubernetes Operator reports about the FlinkDeployment it manages the cluster through. */
+async function operatorStatus(ctx: ActivityContext, namespace: string, name: string): Promise<OperatorManaged> {
+  const resource = await readFlinkResource(ctx.kube, 'flinkdeployments', namespace, name);
+  if (!resource) return { deployment: name, error: 'the FlinkDeployment is gone' };
+  const status = resource.status;
+  return {
+    deployment: name,
+    lifecycleState: status?.lifecycleState,
+    jobManagerDeploymentStatus: status?.jobManagerDeploymentStatus,
+    reconciliationState: status?.reconciliationStatus?.state,
+    jobState: status?.jobStatus?.state ?? undefined,
+    error: operatorError(resource),
+    generation: resource.metadata.generation,
+    reconciledGeneration: reconciledGeneration(resource),
+  };
 }
 
 async function jobManagerPods(ctx: ActivityContext, cluster: ResolvedCluster): Promise<V1Pod[]> {

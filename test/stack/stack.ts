@@ -149,6 +149,7 @@ export function startReaper(config: StackConfig, ownerPid: number): void {
 export function testWorkerPolicy(stackDir: string): Record<string, string> {
   return {
     FLINKOPS_ALLOWED_JAR_DIRS: [join(findRepoRoot(), 'test', 'fixtures', 'flink-job', 'target'), stackDir].join(','),
+    FLINKOPS_ALLOWED_JAR_URIS: `file://${join(findRepoRoot(), 'test', 'fixtures', 'flink-job', 'target')}`,
     // Pod addresses are reachable only through the API server's egress (the local node's CONNECT proxy).
     FLINKOPS_POD_ADDRESSING: 'api-server-proxy',
     FLINKOPS_REST_URL_ALLOWED: 'http://127.0.0.1:*,http://127.0.10.1:*,http://127.0.20.1:*,http://127.0.30.1:*,http://127.0.0.2:*',

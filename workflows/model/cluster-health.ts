@@ -27,6 +27,21 @@ export interface ClusterHealthSnapshot {
   memory: RemediationMemory;
   /** Another flinkops operation holding this cluster or one of its jobs. */
   lockHolder?: LockHolder;
+  /** The Flink Kubernetes Operator manages this cluster (its FlinkDeployment), and what it reports. */
+  operator?: OperatorManaged;
+}
+
+export interface OperatorManaged {
+  /** The FlinkDeployment that owns the JobManager Deployment. */
+  deployment: string;
+  lifecycleState?: string;
+  jobManagerDeploymentStatus?: string;
+  reconciliationState?: string;
+  jobState?: string;
+  error?: string;
+  /** The spec generation, and the one the operator last reconciled. */
+  generation?: number;
+  reconciledGeneration?: number;
 }
 
 export interface JobManagerDeploymentSnapshot {

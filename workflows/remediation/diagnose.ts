@@ -13,6 +13,8 @@ export type Severity = 'info' | 'warning' | 'critical';
 
 export type FindingCode =
   | 'cluster-not-found'
+  | 'operator-managed'
+  | 'operator-failing'
   | 'jobmanager-scaled-to-zero'
   | 'jobmanager-replicas-without-ha'
   | 'jobs-at-risk'
@@ -137,6 +139,7 @@ export function diagnose(snapshot: ClusterHealthSnapshot, context: DiagnoseConte
     add({ code: 'cluster-not-found', severity: 'critical', subject: base.cluster, reason, action: { kind: 'escalate' } });
     return finish(base, findings, [], reason);
   }
+  if (snapshot.operator) return operatorManaged(base, snapshot, findings);
   const haOn = snapshot.ha.mode !== 'none';
   const jm = snapshot.jobManager;
   const live = snapshot.pods.filter((p) => !p.terminating);
@@ -310,6 +313,33 @@ export function diagnose(snapshot: ClusterHealthSnapshot, context: DiagnoseConte
     return finish(base, findings, [], undefined, true);
   }
   return plan(base, findings, snapshot, context);
+}
+
+/**
+ * A cluster the Flink Kubernetes Operator manages: it scales, restarts and redeploys it itself, so flinkops reports
+ * what the operator is doing and never acts against it. A failure the operator reports is a human's to look at.
+ */
+function operatorManaged(base: DiagnosisBase, snapshot: ClusterHealthSnapshot, findings: Finding[]): Diagnosis {
+  const operator = snapshot.operator!;
+  const state = [
+    `lifecycle ${operator.lifecycleState ?? '?'}`,
+    `JobManager ${operator.jobManagerDeploymentStatus ?? '?'}`,
+    operator.jobState ? `job ${operator.jobState}` : undefined,
+    operator.reconciliationState ? `reconciliation ${operator.reconciliationState}` : undefined,
+    operator.generation !== undefined ? `generation ${operator.generation} (reconciled ${operator.reconciledGeneration ?? 'never'})` : undefined,
+  ].filter(Boolean).join(', ');
+  findings.push({
+    code: 'operator-managed',
+    severity: 'info',
+    subject: operator.deployment,
+    reason: `the Flink Kubernetes Operator manages this cluster through FlinkDeployment ${operator.deployment} (${state}): flinkops reports, and leaves acting to the operator`,
+    action: { kind: 'none' },
+  });
+  const failing = operator.error || operator.lifecycleState === 'FAILED' || operator.jobState === 'FAILED';
+  if (!failing) return finish(base, findings, [], undefined);
+  const reason = `the operator reports ${operator.lifecycleState === 'FAILED' || operator.jobState === 'FAILED' ? 'a failure' : 'an error'} on FlinkDeployment ${operator.deployment}${operator.error ? `: ${operator.error}` : ''}; flinkops does not act against the operator`;
+  findings.push({ code: 'operator-failing', severity: 'critical', subject: operator.deployment, reason, action: { kind: 'escalate' } });
+  return finish(base, findings, [], reason);
 }
 
 /** RUNNING with all its tasks running, as read (unknown counts are not running). */

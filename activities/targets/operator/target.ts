@@ -221,6 +221,11 @@ export class OperatorTarget implements FlinkTarget {
       const submitted = jobId && jobId !== previousJobId && !['RECONCILING', 'SUSPENDED'].includes(now.status?.jobStatus?.state ?? '');
       if (reconciled && submitted) return { jobId };
       if (now.status?.jobStatus?.state === 'FAILED' && reconciled && jobId && jobId !== previousJobId) return { jobId };
+      // The operator took the change and could not start it (Flink refused the program or its state): an answer.
+      const refused = reconciled && !submitted ? this.operatorError(now) : undefined;
+      if (refused && (now.status?.jobStatus?.state === 'RECONCILING' || !jobId || jobId === previousJobId)) {
+        throw ApplicationFailure.nonRetryable(`the operator could not start ${describeVersion(request.version)}: ${refused}`, 'DeployRejected');
+      }
       if (Date.now() > deadline) {
         const error = this.operatorError(now);
         throw ApplicationFailure.nonRetryable(

@@ -1,0 +1,120 @@
+import { checkJarUri } from '../../activities/policy';
+import type { FlinkResource } from '../../activities/kube/flink-resources';
+import { operatorError, reconciledGeneration } from '../../activities/kube/flink-resources';
+import { operatorUpgradeChecks } from '../../activities/targets/operator/preflight';
+import type { OperatorResource } from '../../activities/targets/operator/resolve';
+import { nonceOf } from '../../activities/targets/operator/target';
+import type { ClusterHealthSnapshot } from '../../workflows/model/cluster-health';
+import { RemediationLimitsSchema } from '../../workflows/remediation/request';
+import { diagnose } from '../../workflows/remediation/diagnose';
+
+// Operator resources: what flinkops requires before it changes one, and how it reads the operator's status.
+function resource(overrides: { status?: FlinkResource['status']; generation?: number; job?: Record<string, unknown>; config?: Record<string, string> } = {}): FlinkResource {
+  return {
+    apiVersion: 'flink.apache.org/v1beta1',
+    kind: 'FlinkSessionJob',
+    metadata: { name: 'counter', namespace: 'flink', generation: overrides.generation ?? 3 },
+    spec: { deploymentName: 'session', job: { jarURI: 'file:///jars/v1.jar', upgradeMode: 'savepoint', state: 'running', ...overrides.job }, flinkConfiguration: overrides.config },
+    status: overrides.status ?? {
+      lifecycleState: 'STABLE',
+      jobStatus: { jobId: 'a'.repeat(32), state: 'RUNNING' },
+      reconciliationStatus: { state: 'DEPLOYED', lastReconciledSpec: { resource_metadata: { metadata: { generation: 3 } } } },
+    },
+  };
+}
+
+function found(sessionJob: FlinkResource, config: Record<string, string> = { 'state.savepoints.dir': 'file:///data/savepoints' }): OperatorResource {
+  const deployment = { ...resource(), kind: 'FlinkDeployment', metadata: { name: 'session', namespace: 'flink' }, spec: { flinkConfiguration: config } };
+  return { kind: 'operator-session-job', ref: { namespace: 'flink', name: 'counter' }, id: { namespace: 'flink', name: 'counter' }, resource: sessionJob, deployment };
+}
+
+describe('operator preflight', () => {
+  test('a reconciled, stable resource with a savepoint directory passes', () => {
+    const { checks } = operatorUpgradeChecks(found(resource()), { config: {}, mode: 'savepoint' });
+    expect(checks.every((c) => c.ok)).toBe(true);
+    expect(checks[0]!.detail).toMatch(/reconciled \(generation 3\), STABLE, job RUNNING/);
+  });
+
+  test.each([
+    ['not reconciled: the operator is down or not watching', resource({ generation: 4 }), {}, /has not reconciled FlinkSessionJob flink\/counter \(generation 4, last reconciled 3\): is it running and watching flink\?/],
+    ['an error the operator reports', resource({ status: { lifecycleState: 'UPGRADING', error: JSON.stringify({ type: 'org.apache.flink.kubernetes.operator.exception.ReconciliationException', message: 'java.io.FileNotFoundException: /jars/x.jar' }) } }), {}, /reports an error on FlinkSessionJob flink\/counter: ReconciliationException: java\.io\.FileNotFoundException/],
+    ['still upgrading', resource({ status: { lifecycleState: 'UPGRADING', reconciliationStatus: { lastReconciledSpec: { resource_metadata: { metadata: { generation: 3 } } } } } }), {}, /is UPGRADING, not STABLE/],
+    ['suspended', resource({ job: { state: 'suspended' } }), {}, /is suspended/],
+    ['another savepoint directory', resource(), { savepointDir: 's3://elsewhere' }, /--savepoint-dir: the operator writes savepoints to file:\/\/\/data\/savepoints/],
+    ['last-state', resource(), { mode: 'last-state' }, /--mode last-state is not offered for operator resources/],
+  ])('refuses: %s', (_name, sessionJob, facts, reason) => {
+    const { checks } = operatorUpgradeChecks(found(sessionJob), { config: {}, mode: 'savepoint', ...facts } as never);
+    expect(checks.find((c) => !c.ok)?.detail).toMatch(reason);
+  });
+
+  test('no savepoint directory configured: refused unless stateless', () => {
+    expect(operatorUpgradeChecks(found(resource(), {}), { config: {}, mode: 'savepoint' }).checks.at(-1)).toMatchObject({ ok: false, detail: expect.stringMatching(/configures no savepoint directory/) as unknown });
+    expect(operatorUpgradeChecks(found(resource(), {}), { config: {}, mode: 'stateless' }).checks.every((c) => c.ok)).toBe(true);
+  });
+
+  test('the generation the operator reconciled and its error come out of its status', () => {
+    expect(reconciledGeneration(resource())).toBe(3);
+    expect(reconciledGeneration(resource({ status: {} }))).toBeUndefined();
+    expect(operatorError(resource({ status: { error: 'not json' } }))).toBe('not json');
+  });
+
+  test('a retried savepoint step sets the same nonce; different trigger ids give different nonces', () => {
+    expect(nonceOf('0123456789abcdef0123456789abcdef')).toBe(0x0123456789ab);
+    expect(nonceOf('0123456789abcdef0123456789abcdef')).toBe(nonceOf('0123456789abcdef0123456789abcdef'));
+    expect(nonceOf('ffffffffffff0000')).not.toBe(nonceOf('fffffffffff00000'));
+    expect(Number.isSafeInteger(nonceOf('f'.repeat(32)))).toBe(true);
+  });
+});
+
+describe('jar URIs the operator fetches', () => {
+  test.each([
+    ['file:///jars/v2.jar', 'file:///jars/v2.jar'],
+    ['/jars/sub/v2.jar', 'file:///jars/sub/v2.jar'],
+    ['https://artifacts.example.com/flink/v2.jar', 'https://artifacts.example.com/flink/v2.jar'],
+  ])('%s is allowed', (uri, expected) => {
+    expect(checkJarUri(uri, ['file:///jars', 'https://artifacts.example.com/flink/'])).toBe(expected);
+  });
+
+  test.each([
+    ['file:///etc/passwd', /outside the allowed jar URIs/],
+    ['file:///jars/../etc/passwd', /outside the allowed jar URIs/],
+    ['https://artifacts.example.com/flinkevil/x.jar', /outside the allowed jar URIs/],
+    ['http://169.254.169.254/x.jar', /outside the allowed jar URIs/],
+    ['relative.jar', /not a URI or absolute path/],
+  ])('%s is refused', (uri, problem) => {
+    expect(() => checkJarUri(uri, ['file:///jars', 'https://artifacts.example.com/flink/'])).toThrow(problem);
+  });
+
+  test('no allowed prefix: none', () => {
+    expect(() => checkJarUri('file:///jars/v2.jar', [])).toThrow(/allows no jar URI/);
+  });
+});
+
+describe('remediation of an operator-managed cluster', () => {
+  const base: ClusterHealthSnapshot = {
+    cluster: { namespace: 'flink', name: 'session' },
+    observedAt: Date.now(),
+    kind: 'session-job',
+    jobManager: { name: 'session', replicas: 1, readyReplicas: 0, image: 'flink:1.20' },
+    pods: [],
+    taskManagerReplicas: 1,
+    ha: { mode: 'none', source: 'default' },
+    rest: { reachable: false, jobs: [] },
+    knownJobs: [],
+    memory: { remediations: [], podDeletions: [] },
+  };
+  const context = { nowMs: Date.now(), limits: RemediationLimitsSchema.parse({}), taken: [], waitedOut: {}, counted: false };
+
+  test('reports what the operator is doing and plans nothing, even with no JobManager ready', () => {
+    const d = diagnose({ ...base, operator: { deployment: 'session', lifecycleState: 'DEPLOYED', jobManagerDeploymentStatus: 'DEPLOYING', generation: 5, reconciledGeneration: 5 } }, context);
+    expect(d.status).toBe('healthy');
+    expect(d.plan).toEqual([]);
+    expect(d.findings[0]!.reason).toMatch(/the Flink Kubernetes Operator manages this cluster through FlinkDeployment session \(lifecycle DEPLOYED, JobManager DEPLOYING, generation 5 \(reconciled 5\)\): flinkops reports, and leaves acting to the operator/);
+  });
+
+  test('a failure the operator reports goes to a human; flinkops still does nothing', () => {
+    const d = diagnose({ ...base, operator: { deployment: 'session', lifecycleState: 'FAILED', error: 'DeploymentFailedException: ImagePullBackOff' } }, context);
+    expect(d.plan).toEqual([]);
+    expect(d.escalation).toMatch(/the operator reports a failure on FlinkDeployment session: DeploymentFailedException: ImagePullBackOff; flinkops does not act against the operator/);
+  });
+});
