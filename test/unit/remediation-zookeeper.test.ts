@@ -2,7 +2,7 @@ import type { ClusterHealthSnapshot, JobManagerPodSnapshot } from '../../workflo
 import type { ZooKeeperHaSnapshot } from '../../workflows/model/zookeeper';
 import { diagnose, escalationFingerprint, type DiagnoseContext, type Diagnosis } from '../../workflows/remediation/diagnose';
 import { RemediationLimitsSchema } from '../../workflows/remediation/request';
-import { checkpointsInZooKeeper } from '../../workflows/remediation/zookeeper';
+import { RECOVERED_AFTER_MS, zooKeeperVerification } from '../../workflows/remediation/zookeeper';
 
 // The ZooKeeper HA part of the diagnosis, through the one diagnose() the workflow calls.
 const NOW = Date.parse('2026-11-23T12:00:00Z');
@@ -35,7 +35,7 @@ function zookeeper(overrides: Partial<ZooKeeperHaSnapshot> = {}): ZooKeeperHaSna
       { node: '_c_61de-latch-0000000003', session: '0x100007862a80006' },
     ],
     jobEntries: { layout: 'jobgraphs', jobIds: [JOB_ID] },
-    checkpoints: { [JOB_ID]: 42 },
+    jobs: { [JOB_ID]: { storedAt: NOW - 3_600_000, jobMasterSince: NOW - 3_599_500, checkpoint: 42 } },
     jobManagers: [
       { pod: 'orders-jm-a', podIp: '10.0.0.7', rpcAddress: '10.0.0.7', rpcPort: 33181, restAddress: '10.0.0.7' },
       { pod: 'orders-jm-b', podIp: '10.0.0.8', rpcAddress: '10.0.0.8', rpcPort: 40099, restAddress: '10.0.0.8' },
@@ -190,7 +190,7 @@ describe('two clusters on one ZooKeeper path', () => {
 });
 
 describe('ZooKeeper unreachable', () => {
-  const lost = zookeeper({ reachable: false, unreachable: { servers: [{ server: 'zk-0.zk:2181', error: 'connection refused' }], waitedMs: 12 }, leaders: undefined, jobEntries: undefined, checkpoints: undefined, jobManagers: undefined, leaderPod: undefined });
+  const lost = zookeeper({ reachable: false, unreachable: { servers: [{ server: 'zk-0.zk:2181', error: 'connection refused' }], waitedMs: 12 }, leaders: undefined, jobEntries: undefined, jobs: undefined, jobManagers: undefined, leaderPod: undefined });
 
   test('with the JobManagers agreeing it is quorum loss: the consequence spelled out, no action at all', () => {
     const s = snapshot(lost, {
@@ -244,13 +244,39 @@ describe("ZooKeeper's job entries against the running jobs", () => {
     expect(d.escalation).toContain('a leader failover would not bring it back');
   });
 
-  test('finished jobs need no entry; the checkpoints ZooKeeper holds are what a recovered job must restore from', () => {
+  test('finished jobs need no entry', () => {
     const s = snapshot(zookeeper({ jobEntries: { layout: 'jobgraphs', jobIds: [JOB_ID] } }), {
       rest: { ...snapshot().rest, jobs: [...snapshot().rest.jobs, { id: OTHER_ID, name: 'done', state: 'FINISHED' }] },
     });
     expect(diagnose(s, context()).status).toBe('healthy');
-    expect(checkpointsInZooKeeper(s)).toEqual({ [JOB_ID]: 42 });
-    expect(checkpointsInZooKeeper(snapshot({ problem: 'x' }))).toEqual({});
+  });
+});
+
+describe('which stored jobs flinkops verifies after a recovery, and which must come back with their state', () => {
+  const WINDOW = 120_000;
+  const jobs = (overrides: Record<string, object>) => zookeeper({ jobEntries: { layout: 'jobgraphs', jobIds: Object.keys(overrides) }, jobs: overrides });
+
+  test('after a leader change every stored job, down or already running again; each with a checkpoint must restore from one', () => {
+    // Stored an hour ago; a new JobMaster took it over 20 s ago: a new leader recovered it.
+    const recovered = { storedAt: NOW - 3_600_000, jobMasterSince: NOW - 20_000, checkpoint: 42 };
+    const down = { storedAt: NOW - 3_600_000, jobMasterSince: NOW - 3_599_000, checkpoint: 7 };
+    const s = snapshot(jobs({ [JOB_ID]: recovered, [OTHER_ID]: down }));
+    expect(zooKeeperVerification(s, WINDOW)).toEqual({ verify: [JOB_ID, OTHER_ID], restoreFrom: { [JOB_ID]: 42, [OTHER_ID]: 7 } });
+  });
+
+  test('a job running under its first JobMaster is left alone; so is one recovered long ago', () => {
+    const first = { storedAt: NOW - 30_000, jobMasterSince: NOW - 30_000 + RECOVERED_AFTER_MS - 1, checkpoint: 3 };
+    expect(zooKeeperVerification(snapshot(jobs({ [JOB_ID]: first })), WINDOW)).toEqual({ verify: [], restoreFrom: {} });
+    const longAgo = { storedAt: NOW - 3_600_000, jobMasterSince: NOW - WINDOW - 1, checkpoint: 3 };
+    expect(zooKeeperVerification(snapshot(jobs({ [JOB_ID]: longAgo })), WINDOW).verify).toEqual([]);
+  });
+
+  test('a job not checkpointed yet is verified without a restore to demand; nothing is verified on a shared path', () => {
+    const s = snapshot(jobs({ [JOB_ID]: { storedAt: NOW - 5_000 } }), { rest: { ...snapshot().rest, reachable: false, jobs: [] } });
+    expect(zooKeeperVerification(s, WINDOW)).toEqual({ verify: [JOB_ID], restoreFrom: {} });
+    const shared = snapshot(zookeeper({ sharedWith: [{ deployment: 'other', clusterIdDefaulted: true }] }), { rest: { ...snapshot().rest, reachable: false, jobs: [] } });
+    expect(zooKeeperVerification(shared, WINDOW)).toEqual({ verify: [], restoreFrom: {} });
+    expect(zooKeeperVerification(snapshot({ problem: 'x' }), WINDOW)).toEqual({ verify: [], restoreFrom: {} });
   });
 });
 

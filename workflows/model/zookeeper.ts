@@ -30,8 +30,8 @@ export interface ZooKeeperHaSnapshot {
   contenders?: { node: string; session: string }[];
   /** Job graphs (Flink 1.x: jobgraphs/<job id>) or execution plans (2.x: execution-plans/<job id>). */
   jobEntries?: { layout: ZooKeeperJobLayout; jobIds: string[] };
-  /** The newest checkpoint ZooKeeper holds a pointer to, per job (jobs/<job id>/checkpoints). */
-  checkpoints?: Record<string, number>;
+  /** Per stored job: when it was stored, when its current JobMaster took over, its newest checkpoint in ZooKeeper. */
+  jobs?: Record<string, ZooKeeperJob>;
   /** Each JobManager pod and the addresses it advertises (asked of the pod itself). */
   jobManagers?: JobManagerAddresses[];
   /** The JobManager pod whose advertised address is the leader's; undefined when none is (or it is unknown). */
@@ -45,6 +45,15 @@ export interface ZooKeeperHaSnapshot {
 }
 
 export type ZooKeeperJobLayout = 'jobgraphs' | 'execution-plans';
+
+export interface ZooKeeperJob {
+  /** When its job graph or execution plan was stored (ms): when the job was submitted. */
+  storedAt?: number;
+  /** When its current JobMaster took the leadership (leader/job-<job id>/connection_info): its latest (re)start. */
+  jobMasterSince?: number;
+  /** The newest completed checkpoint ZooKeeper points to (jobs/<job id>/checkpoints). */
+  checkpoint?: number;
+}
 
 export interface ZooKeeperClientSettings {
   sessionTimeoutMs: number;

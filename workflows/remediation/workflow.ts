@@ -9,7 +9,7 @@ import { reportStep } from '../progress';
 import { clusterKey, describeVersion, type ClusterRef } from '../model/target';
 import { actionTarget, describeAction, diagnose, escalationFingerprint, isDestructive, type Diagnosis, type RemediationAction, type TakenAction } from './diagnose';
 import { parseRemediationRequest, type RemediationRequest, type RemediationRequestInput } from './request';
-import { checkpointsInZooKeeper, jobsInZooKeeper } from './zookeeper';
+import { zooKeeperVerification } from './zookeeper';
 
 export type RemediationOutcome = 'healthy' | 'diagnosed' | 'dry-run' | 'remediated' | 'recovered' | 'skipped';
 
@@ -55,8 +55,8 @@ export const getRemediationProgressQuery = defineQuery<RemediationProgress>(PROG
 /** Behaviour changes of running remediations, each behind patched() (see the upgrade workflow's UPGRADE_PATCHES). */
 export const REMEDIATION_PATCHES = {
   /**
-   * ZooKeeper HA: every job stored in ZooKeeper is verified after a recovery (registered with flinkops or not), and one
-   * that ZooKeeper held a checkpoint for must come back restored from one, not from nothing.
+   * ZooKeeper HA: the jobs stored in ZooKeeper are verified after a recovery (registered with flinkops or not; all of
+   * them after a leader change), and one that ZooKeeper held a checkpoint for must come back restored from one.
    */
   zooKeeperState: 'remediation-zookeeper-verify-state',
 } as const;
@@ -88,7 +88,7 @@ class Remediation {
   /** Known jobs this run saw not running: verified before the run counts as a success. */
   private readonly atRisk = new Set<string>();
   private readonly waitedOut: { jobManager?: boolean; recovery?: boolean } = {};
-  /** ZooKeeper HA: the newest checkpoint ZooKeeper held per job, as observed by this run. */
+  /** ZooKeeper HA: jobs that must come back restored from a checkpoint, with the newest ZooKeeper held for each. */
   private readonly zooKeeperCheckpoints = new Map<string, number>();
   private counted = false;
   private locked = false;
@@ -314,7 +314,7 @@ class Remediation {
     if (!result.verified) return `job ${jobName} (${jobId}) did not come back: ${result.reason}`;
     const restoredFrom = result.job.restoredFrom?.path;
     const held = this.zooKeeperCheckpoints.get(jobId);
-    if (held !== undefined && !restoredFrom && expectedRestorePath === undefined && patched(REMEDIATION_PATCHES.zooKeeperState)) {
+    if (held !== undefined && !restoredFrom && expectedRestorePath === undefined) {
       return `job ${jobName} (${jobId}) came back without its state: ZooKeeper held checkpoint ${held} for it, but it restored from none (it started from nothing)`;
     }
     const summary = restoredFrom ? result.summary : `${result.summary} (no checkpoint to restore: the job started without state)`;
@@ -393,9 +393,6 @@ class Remediation {
     this.step('observing', `observing ${clusterKey(cluster)}`);
     const snapshot = await withSummary('observeClusterHealth', OBSERVE, `observe ${clusterKey(cluster)}`, { cluster, restUrl, workflowId: this.workflowId });
     this.snapshot = snapshot;
-    for (const [jobId, checkpoint] of Object.entries(checkpointsInZooKeeper(snapshot))) {
-      this.zooKeeperCheckpoints.set(jobId, Math.max(checkpoint, this.zooKeeperCheckpoints.get(jobId) ?? 0));
-    }
     const diagnosis = diagnose(snapshot, { nowMs: Date.now(), limits, taken: this.taken, waitedOut: { ...this.waitedOut }, counted: this.counted });
     this.progress.diagnosis = diagnosis;
     if (diagnosis.status === 'unhealthy' && this.request.mode === 'remediate') {
@@ -403,9 +400,12 @@ class Remediation {
       for (const job of snapshot.knownJobs) {
         if (!running(job.jobId)) this.atRisk.add(job.jobId);
       }
-      // ZooKeeper HA: every job stored there is Flink's to recover and flinkops' to verify, registered or not.
-      const stored = jobsInZooKeeper(snapshot).filter((jobId) => !running(jobId));
-      if (stored.length > 0 && patched(REMEDIATION_PATCHES.zooKeeperState)) for (const jobId of stored) this.atRisk.add(jobId);
+      // ZooKeeper HA: the jobs stored there are Flink's to recover and flinkops' to verify, registered or not.
+      const zooKeeper = zooKeeperVerification(snapshot, limits.haRecoveryTimeout);
+      if (zooKeeper.verify.length > 0 && patched(REMEDIATION_PATCHES.zooKeeperState)) {
+        for (const jobId of zooKeeper.verify) this.atRisk.add(jobId);
+        for (const [jobId, checkpoint] of Object.entries(zooKeeper.restoreFrom)) this.zooKeeperCheckpoints.set(jobId, Math.max(checkpoint, this.zooKeeperCheckpoints.get(jobId) ?? 0));
+      }
     }
     this.step('diagnosed', diagnosis.summary);
     return diagnosis;

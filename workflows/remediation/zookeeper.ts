@@ -296,16 +296,36 @@ function describePod(pod: JobManagerPodSnapshot): string {
 }
 
 /**
- * The newest checkpoint ZooKeeper holds per job: a job Flink recovers by itself after a leader loss must come back
- * restored from one (or later), not from nothing.
+ * A JobMaster that took over more than this long after its job was stored is not the job's first: a new leader (or a
+ * restart) recovered the job. A first JobMaster takes over within a second or two of the submission.
  */
-export function checkpointsInZooKeeper(snapshot: ClusterHealthSnapshot): Record<string, number> {
-  const zk = snapshot.ha.zookeeper;
-  return zk && !('problem' in zk) ? (zk.checkpoints ?? {}) : {};
+export const RECOVERED_AFTER_MS = 10_000;
+
+export interface ZooKeeperVerification {
+  /** Jobs to verify once the cluster is healthy: recovered recently, or not running now. */
+  verify: string[];
+  /** Jobs that must come back restored from a checkpoint (ZooKeeper holds one for them), with the newest one it held. */
+  restoreFrom: Record<string, number>;
 }
 
-/** The jobs ZooKeeper stores (job graphs or execution plans): the ones a new leader recovers. */
-export function jobsInZooKeeper(snapshot: ClusterHealthSnapshot): string[] {
+/**
+ * Which of the jobs stored in ZooKeeper flinkops verifies after a recovery, registered with flinkops or not: those a
+ * new JobMaster took over within `recentMs` (a leader change recovers every job) and those not running with all their
+ * tasks. A job that was recovered, or is down, while ZooKeeper holds a checkpoint for it must come back restored from
+ * one: starting from nothing would lose its state.
+ */
+export function zooKeeperVerification(snapshot: ClusterHealthSnapshot, recentMs: number): ZooKeeperVerification {
   const zk = snapshot.ha.zookeeper;
-  return zk && !('problem' in zk) && (zk.sharedWith?.length ?? 0) === 0 ? (zk.jobEntries?.jobIds ?? []) : [];
+  const result: ZooKeeperVerification = { verify: [], restoreFrom: {} };
+  if (!zk || 'problem' in zk || (zk.sharedWith?.length ?? 0) > 0) return result;
+  const running = (id: string) => snapshot.rest.reachable && snapshot.rest.jobs.some((j) => j.id === id && j.state === 'RUNNING' && j.tasksTotal !== undefined && j.tasksRunning === j.tasksTotal);
+  for (const jobId of zk.jobEntries?.jobIds ?? []) {
+    const job = zk.jobs?.[jobId] ?? {};
+    const recovered = job.storedAt !== undefined && job.jobMasterSince !== undefined && job.jobMasterSince - job.storedAt > RECOVERED_AFTER_MS;
+    const recently = recovered && snapshot.observedAt - job.jobMasterSince! < recentMs;
+    const down = !running(jobId);
+    if (recently || down) result.verify.push(jobId);
+    if ((recovered || down) && job.checkpoint !== undefined) result.restoreFrom[jobId] = job.checkpoint;
+  }
+  return result;
 }

@@ -5,8 +5,8 @@ import { joinPath, type ZooKeeperHaSettings } from './settings';
 
 /** The components whose leader Flink publishes (leader/<component>/connection_info), in the order they are shown. */
 export const LEADER_COMPONENTS = ['dispatcher', 'resource_manager', 'rest_server'] as const;
-/** Jobs whose checkpoints are looked up, at most: one read each. */
-const MAX_CHECKPOINT_READS = 50;
+/** Jobs looked at in detail, at most (three reads each). */
+const MAX_JOB_READS = 50;
 
 export interface ZooKeeperReadOptions {
   /** Per server and per request; the observation as a whole is bounded by the number of reads. */
@@ -19,7 +19,7 @@ export interface ZooKeeperReadOptions {
 
 export type ZooKeeperReading = Pick<
   ZooKeeperHaSnapshot,
-  'reachable' | 'unreachable' | 'server' | 'grantedSessionTimeoutMs' | 'readError' | 'leaders' | 'contenders' | 'jobEntries' | 'checkpoints'
+  'reachable' | 'unreachable' | 'server' | 'grantedSessionTimeoutMs' | 'readError' | 'leaders' | 'contenders' | 'jobEntries' | 'jobs'
 >;
 
 /**
@@ -52,13 +52,20 @@ export async function readZooKeeper(settings: ZooKeeperHaSettings, options: ZooK
     const plans = await session.getChildren(joinPath(base, settings.jobsPaths.executionPlans));
     const graphs = plans ? undefined : await session.getChildren(joinPath(base, settings.jobsPaths.jobgraphs));
     const layout = plans || (!graphs && Number(options.flinkVersion?.split('.')[0]) >= 2) ? 'execution-plans' : 'jobgraphs';
-    reading.jobEntries = { layout, jobIds: (plans ?? graphs)?.children ?? [] };
-    const jobs = (await session.getChildren(joinPath(base, 'jobs')))?.children ?? [];
-    reading.checkpoints = {};
-    for (const jobId of jobs.slice(0, MAX_CHECKPOINT_READS)) {
+    const jobIds = (plans ?? graphs)?.children ?? [];
+    reading.jobEntries = { layout, jobIds };
+    const entries = layout === 'execution-plans' ? settings.jobsPaths.executionPlans : settings.jobsPaths.jobgraphs;
+    reading.jobs = {};
+    for (const jobId of jobIds.slice(0, MAX_JOB_READS)) {
+      const stored = await session.exists(joinPath(base, entries, jobId));
+      const jobMaster = await session.exists(joinPath(base, 'leader', `job-${jobId}`, 'connection_info'));
       const checkpoints = await session.getChildren(joinPath(base, 'jobs', jobId, 'checkpoints'));
       const ids = (checkpoints?.children ?? []).map(Number).filter(Number.isFinite);
-      if (ids.length > 0) reading.checkpoints[jobId] = Math.max(...ids);
+      reading.jobs[jobId] = {
+        ...(stored ? { storedAt: stored.ctime } : {}),
+        ...(jobMaster ? { jobMasterSince: jobMaster.mtime } : {}),
+        ...(ids.length > 0 ? { checkpoint: Math.max(...ids) } : {}),
+      };
     }
     return reading;
   } catch (error) {
