@@ -172,6 +172,7 @@ function report(samples: Sample[], every: string): void {
     const verified = of.filter((s) => s.verifiedMs !== undefined);
     if (verified.length > 0) console.log(row('loss -> remediation run verified', verified.map((s) => s.verifiedMs!)));
     console.log(`  outcomes: ${of.map((s) => s.outcome).join(', ')}`);
+    if (of.some((s) => s.recoveryMs < 0)) console.log('  (a negative recovery: Flink had the job back with its state before the health check saw the loss)');
   }
 }
 
