@@ -7,18 +7,27 @@ import { FIXTURE_MAIN_CLASSES, fixtureJar } from '../test/stack/fixtures';
 import type { OperationHarness } from '../test/stack/harness';
 import { applyManifest, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods } from '../test/stack/kube/helpers';
 import { waitFor } from '../test/stack/wait';
+import { zooKeeperSessionCluster } from '../test/stack/zookeeper-cluster';
 import { median, runBenchmark } from './bench-stack';
 
 /**
  * Time from the loss of a JobManager (its pod deleted) to the job RUNNING again with its state, with a flinkops
  * health-check schedule (`flinkops watch`) on the cluster: without HA (flinkops resubmits the job from its newest
- * checkpoint) and with Kubernetes HA (Flink recovers by itself; flinkops verifies). Split into detection (loss ->
- * the first health check that saw it) and recovery (that moment -> all tasks RUNNING, restored from a checkpoint),
- * as a poller of the REST API sees it every 200 ms.
+ * checkpoint), with Kubernetes HA and with ZooKeeper HA (two JobManagers: the leader's pod is deleted and the standby
+ * takes over; Flink recovers by itself, flinkops verifies). Split into detection (loss -> the first health check that
+ * saw it) and recovery (that moment -> all tasks RUNNING, restored from a checkpoint), as a poller of the REST API
+ * sees it every 200 ms.
  *
- *   node dist/bench/failover-recovery.js [--runs 3] [--every 5s] [--profile bench] [--keep-stack]
+ *   node dist/bench/failover-recovery.js [--runs 3] [--every 5s] [--variants no-ha,ha,zookeeper] [--profile bench] [--keep-stack]
  */
-type Variant = 'no-ha' | 'ha';
+type Variant = 'no-ha' | 'ha' | 'zookeeper';
+const VARIANTS: readonly Variant[] = ['no-ha', 'ha', 'zookeeper'];
+const CLUSTER_NAMES: Record<Variant, string> = { 'no-ha': 'solo', ha: 'ha', zookeeper: 'zk' };
+const TITLES: Record<Variant, string> = {
+  'no-ha': 'no HA: flinkops resubmits from the newest checkpoint',
+  ha: 'Kubernetes HA: Flink recovers, flinkops verifies',
+  zookeeper: "ZooKeeper HA, leader's pod deleted: the standby takes over, flinkops verifies",
+};
 
 interface Sample {
   variant: Variant;
@@ -32,13 +41,17 @@ interface Sample {
 }
 
 async function main(): Promise<void> {
-  await runBenchmark('failover', { runs: { type: 'string', default: '3' }, every: { type: 'string', default: '5s' } }, async (harness, values) => {
+  const options = { runs: { type: 'string', default: '3' }, every: { type: 'string', default: '5s' }, variants: { type: 'string', default: VARIANTS.join(',') } } as const;
+  await runBenchmark('failover', options, async (harness, values) => {
     const runs = Number(values.runs);
     const every = String(values.every);
+    const variants = String(values.variants).split(',') as Variant[];
+    const unknown = variants.filter((v) => !VARIANTS.includes(v));
+    if (unknown.length > 0) throw new Error(`--variants: unknown ${unknown.join(', ')} (known: ${VARIANTS.join(', ')})`);
     const client = await harness.temporalClient();
     const samples: Sample[] = [];
-    for (const variant of ['no-ha', 'ha'] as const) {
-      const name = variant === 'ha' ? 'ha' : 'solo';
+    for (const variant of variants) {
+      const name = CLUSTER_NAMES[variant];
       const flink = await cluster(harness, variant, name);
       const job = await harness.submitJob(flink, 'v1', `bench-${name}`);
       const registered = await harness.cli(['register', `${harness.namespace}/${name}`, '--job', `bench-${name}`, '--jar', fixtureJar('v1'), '--entry-class', FIXTURE_MAIN_CLASSES.v1, ...job.args.flatMap((a) => ['--arg', a])]);
@@ -49,7 +62,7 @@ async function main(): Promise<void> {
         const sample = await measure(harness, client, variant, name, `bench-${name}`, run);
         samples.push(sample);
         console.log(
-          `${variant.padEnd(6)} run ${run}: detection ${sample.detectionMs ?? '-'} ms, recovery ${sample.recoveryMs} ms, loss -> RUNNING with state ${sample.totalMs} ms, verified after ${sample.verifiedMs ?? '-'} ms (${sample.outcome})`,
+          `${variant.padEnd(9)} run ${run}: detection ${sample.detectionMs ?? '-'} ms, recovery ${sample.recoveryMs} ms, loss -> RUNNING with state ${sample.totalMs} ms, verified after ${sample.verifiedMs ?? '-'} ms (${sample.outcome})`,
         );
       }
       await harness.cli(['watch', 'disable', `${harness.namespace}/${name}`]);
@@ -61,6 +74,7 @@ async function main(): Promise<void> {
 
 async function cluster(harness: OperationHarness, variant: Variant, name: string): Promise<FlinkRestClient> {
   if (variant === 'no-ha') return harness.sessionCluster(name, 2);
+  if (variant === 'zookeeper') return zooKeeperSessionCluster(harness, name, { clusterId: `/${name}` });
   await applyManifest(harness.kube, 'session-cluster-ha.yaml', sessionClusterVariables(harness.namespace, join(harness.dataDir, name), { NAME: name, TASK_SLOTS: 2 }));
   await waitForReadyPods(harness.kube, harness.namespace, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`, 1);
   const flink = perRequestConnectionClient(await serviceUrl(harness.kube, harness.namespace, `${name}-jobmanager`));
@@ -76,9 +90,10 @@ async function measure(harness: OperationHarness, client: Client, variant: Varia
   await waitFor(async () => (await flink.checkpoints(jobId)).counts.completed >= checkpointsBefore + 2, { timeoutMs: 60_000, description: 'two more checkpoints' });
   await waitFor(async () => !(await watchRunBusy(client, harness.namespace, name)), { timeoutMs: 300_000, description: 'the health check to be idle' });
 
-  const [jobManager] = await waitForReadyPods(harness.kube, harness.namespace, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`, 1);
+  const [jobManager] = await waitForReadyPods(harness.kube, harness.namespace, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`, variant === 'zookeeper' ? 2 : 1);
+  const victim = variant === 'zookeeper' ? await zooKeeperLeaderPod(harness, name) : jobManager!.metadata!.name!;
   const lostAt = Date.now();
-  await harness.kube.core.deleteNamespacedPod({ name: jobManager!.metadata!.name!, namespace: harness.namespace });
+  await harness.kube.core.deleteNamespacedPod({ name: victim, namespace: harness.namespace });
   const runningAt = await waitFor(() => runningWithState(flink, jobName, lostAt), { timeoutMs: 300_000, intervalMs: 200, description: `${jobName} RUNNING again with its state (${variant} run ${run})` });
   const remediation = await remediationAfter(client, harness.namespace, name, lostAt);
   const detectedAt = remediation?.result?.detectedAt;
@@ -91,6 +106,14 @@ async function measure(harness: OperationHarness, client: Client, variant: Varia
     ...(remediation?.endedAt ? { verifiedMs: remediation.endedAt - lostAt } : {}),
     outcome: remediation?.result?.outcome ?? remediation?.failure ?? 'no health check saw it',
   };
+}
+
+/** The leading JobManager pod, as `flinkops doctor` names it from ZooKeeper. */
+async function zooKeeperLeaderPod(harness: OperationHarness, name: string): Promise<string> {
+  const doctor = await harness.cli(['doctor', `${harness.namespace}/${name}`]);
+  const leader = /ZooKeeper HA leader (\S+) at /.exec(doctor.stdout)?.[1];
+  if (!leader) throw new Error(`doctor named no ZooKeeper leader of ${name}:\n${doctor.stdout}${doctor.stderr}`);
+  return leader;
 }
 
 /** When a job of that name first has all tasks RUNNING and reports a restore (from a checkpoint) after the loss. */
@@ -137,10 +160,10 @@ function report(samples: Sample[], every: string): void {
   const row = (label: string, values: number[]) =>
     `  ${label.padEnd(34)} ${String(values.length).padStart(4)} ${String(Math.min(...values)).padStart(8)} ${String(Math.round(median(values))).padStart(8)} ${String(Math.max(...values)).padStart(8)}`;
   console.log(`\nJobManager loss (pod deleted) -> job RUNNING again with its state, health check every ${every} (ms)`);
-  for (const variant of ['no-ha', 'ha'] as const) {
+  for (const variant of VARIANTS) {
     const of = samples.filter((s) => s.variant === variant);
     if (of.length === 0) continue;
-    console.log(`${variant === 'ha' ? 'Kubernetes HA: Flink recovers, flinkops verifies' : 'no HA: flinkops resubmits from the newest checkpoint'}`);
+    console.log(TITLES[variant]);
     console.log(`  ${''.padEnd(34)} ${'runs'.padStart(4)} ${'min'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}`);
     const detected = of.filter((s) => s.detectionMs !== undefined);
     if (detected.length > 0) console.log(row('detection (loss -> health check)', detected.map((s) => s.detectionMs!)));
@@ -149,6 +172,7 @@ function report(samples: Sample[], every: string): void {
     const verified = of.filter((s) => s.verifiedMs !== undefined);
     if (verified.length > 0) console.log(row('loss -> remediation run verified', verified.map((s) => s.verifiedMs!)));
     console.log(`  outcomes: ${of.map((s) => s.outcome).join(', ')}`);
+    if (of.some((s) => s.recoveryMs < 0)) console.log('  (a negative recovery: Flink had the job back with its state before the health check saw the loss)');
   }
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything flinkops' local stack and tests need, from the package registries only:
 #   npm packages, the Temporal CLI, the Kubernetes control plane and a Compose file checker (built from the Go module proxy),
-#   Flink distributions (PyPI: apache-flink-libraries), the fixture jobs and Temporal's time-skipping test server
-#   (Maven Central), then builds the project.
+#   Flink distributions (PyPI: apache-flink-libraries), the fixture jobs, Temporal's time-skipping test server and
+#   ZooKeeper (Maven Central), then builds the project.
 # Every step is cached (FLINKOPS_CACHE_DIR, default ~/.cache/flinkops); a second run takes seconds.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${FLINKOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flinkops}"
 temporal_cli_version="1.5.1"
 temporal_test_server_version="1.31.0"
+zookeeper_version="3.9.5"
 flink_versions=(1.20.5 2.2.1)
 mkdir -p "$cache/bin" "$cache/flink"
 
@@ -170,6 +171,61 @@ flink_operator() {
   ln -sfn "$target" "$cache/flink-operator/current"
 }
 
+zookeeper_server() {
+  # A real ZooKeeper for Flink's ZooKeeper high availability (test/stack/zookeeper.ts starts it on loopback):
+  # org.apache.zookeeper:zookeeper and its runtime dependencies from Maven Central, run as ZooKeeperServerMain.
+  local target="$cache/zookeeper/$zookeeper_version"
+  [[ -f "$target/.complete" ]] && return
+  local project; project="$(mktemp -d)"
+  cat > "$project/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>flinkops.setup</groupId>
+  <artifactId>zookeeper</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.zookeeper</groupId>
+      <artifactId>zookeeper</artifactId>
+      <version>$zookeeper_version</version>
+    </dependency>
+    <!-- what ZooKeeper's own distribution adds to its lib/ (optional or provided in its POM): logging for the
+         server log and its audit log, and the metrics and snapshot libraries the server needs to start -->
+    <dependency>
+      <groupId>ch.qos.logback</groupId>
+      <artifactId>logback-classic</artifactId>
+      <version>1.3.15</version>
+    </dependency>
+    <dependency>
+      <groupId>io.dropwizard.metrics</groupId>
+      <artifactId>metrics-core</artifactId>
+      <version>4.1.12.1</version>
+    </dependency>
+    <dependency>
+      <groupId>org.xerial.snappy</groupId>
+      <artifactId>snappy-java</artifactId>
+      <version>1.1.10.5</version>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-dependency-plugin</artifactId>
+        <version>3.8.1</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+EOF
+  rm -rf "$target.partial"
+  mvn -B -q -Dstyle.color=never -f "$project/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$target.partial"
+  touch "$target.partial/.complete"
+  rm -rf "$project" "$target"; mkdir -p "$cache/zookeeper"; mv "$target.partial" "$target"
+}
+
 build_project() {
   (cd "$repo" && npm run --silent build)
 }
@@ -184,5 +240,6 @@ step kube-control-plane kube_control_plane
 step compose-check compose_check
 step temporal-test-server temporal_test_server
 step flink-operator flink_operator
+step zookeeper zookeeper_server
 step build build_project
 echo "setup: done in $((SECONDS - started))s (cache: $cache)"

@@ -27,6 +27,7 @@ import { resolveCluster, type ResolvedCluster } from '../targets/resolve';
 import { retainedCheckpoints } from './checkpoints';
 import { flinkConfigFromKubernetes, highAvailabilityOf, parseFlinkDuration } from './flink-config';
 import { RemediationMemoryStore } from './memory';
+import { observeZooKeeperHa } from './zookeeper';
 
 export interface ObserveClusterRequest {
   cluster: ClusterRef;
@@ -82,6 +83,8 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
   snapshot.checkpointDir = config['execution.checkpointing.dir'] ?? config['state.checkpoints.dir'];
   snapshot.savepointDir = config['execution.checkpointing.savepoint-dir'] ?? config['state.savepoints.dir'];
   snapshot.ha = await observeHighAvailability(ctx, request.cluster, config, restConfig ? 'rest' : Object.keys(kubeConfig).length > 0 ? 'kubernetes' : 'default');
+  // ZooKeeper HA (activities/remediation/zookeeper/): leader, contenders, job entries, clusters sharing the path.
+  if (snapshot.ha.mode === 'zookeeper') snapshot.ha.zookeeper = await observeZooKeeperHa(ctx, { cluster, pods, config, light: Boolean(request.light), flinkVersion: snapshot.rest.flinkVersion });
 
   if (request.light) return snapshot;
   snapshot.knownJobs = await Promise.all(records.map((record) => knownJob(record, snapshot.checkpointDir)));

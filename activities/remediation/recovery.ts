@@ -1,5 +1,6 @@
 import type { ClusterHealthSnapshot } from '../../workflows/model/cluster-health';
 import { formatDuration } from '../../workflows/model/durations';
+import { zooKeeperLeaderStatus } from './zookeeper/recovery';
 
 /** Pod waiting reasons that will not go away by waiting (the same list `kubectl rollout status` users learn). */
 const STUCK = ['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'RunContainerError'];
@@ -8,7 +9,7 @@ const DEFAULT_LEASE_MS = 15_000;
 export interface RecoveryTarget {
   /** Jobs that must be RUNNING with all tasks running. */
   jobIds: string[];
-  /** Kubernetes HA: a leader must hold a fresh lease. */
+  /** HA: a leader must hold a fresh lease (Kubernetes) or be published in ZooKeeper. */
   leader: boolean;
 }
 
@@ -30,7 +31,12 @@ export function recoveryStatus(snapshot: ClusterHealthSnapshot, target: Recovery
     return { recovered: false, detail: `${ready}/${replicas} JobManager pod(s) ready${terminating ? `, ${terminating} terminating` : ''}` };
   }
   if (!snapshot.rest.reachable) return { recovered: false, detail: `JobManager ready, REST API not answering yet (${snapshot.rest.error ?? 'no answer'})` };
-  if (target.leader) {
+  let zooKeeperLeader: string | undefined;
+  if (target.leader && snapshot.ha.mode === 'zookeeper') {
+    const status = zooKeeperLeaderStatus(snapshot);
+    if (!status.ok) return { recovered: false, detail: status.detail };
+    zooKeeperLeader = status.leader;
+  } else if (target.leader) {
     const leader = snapshot.ha.leader;
     const lease = snapshot.ha.leaseDurationMs ?? DEFAULT_LEASE_MS;
     if (!leader?.holderIdentity || leader.renewTime === undefined) return { recovered: false, detail: 'no HA leader elected yet' };
@@ -45,6 +51,6 @@ export function recoveryStatus(snapshot: ClusterHealthSnapshot, target: Recovery
     if (!allRunning) return { recovered: false, detail: `job ${jobId} is ${job.state}${job.tasksTotal !== undefined ? `, ${job.tasksRunning ?? 0}/${job.tasksTotal} tasks running` : ''}` };
   }
   const jobs = target.jobIds.length > 0 ? `, ${target.jobIds.length} job(s) RUNNING` : '';
-  const leader = target.leader && snapshot.ha.leader?.holderIdentity ? `, leader ${snapshot.ha.leader.holderIdentity}` : '';
+  const leader = zooKeeperLeader ? `, leader ${zooKeeperLeader}` : target.leader && snapshot.ha.leader?.holderIdentity ? `, leader ${snapshot.ha.leader.holderIdentity}` : '';
   return { recovered: true, detail: `${ready} JobManager pod(s) ready, REST answering${leader}${jobs}` };
 }

@@ -34,6 +34,8 @@ export interface StackConfig {
     /** First crash-loop back-off of the local node (the kubelet's is 10 s). */
     backoffBaseMs: number;
   };
+  /** A one-server ZooKeeper ensemble for clusters with ZooKeeper high availability. */
+  zookeeper: { address: string; port: number };
 }
 
 interface ProfileDefaults {
@@ -45,6 +47,7 @@ interface ProfileDefaults {
   serviceCidr: string;
   podPrefix: string;
   loopbackPrefix: string;
+  zookeeperPort: number;
 }
 
 const PROFILE_DEFAULTS: Record<StackProfile, ProfileDefaults> = {
@@ -57,6 +60,7 @@ const PROFILE_DEFAULTS: Record<StackProfile, ProfileDefaults> = {
     serviceCidr: '127.96.0.0/16',
     podPrefix: '10.244',
     loopbackPrefix: '127.244',
+    zookeeperPort: 2181,
   },
   test: {
     temporalPort: 17233,
@@ -67,6 +71,7 @@ const PROFILE_DEFAULTS: Record<StackProfile, ProfileDefaults> = {
     serviceCidr: '127.97.0.0/16',
     podPrefix: '10.245',
     loopbackPrefix: '127.245',
+    zookeeperPort: 12181,
   },
   bench: {
     temporalPort: 27233,
@@ -77,6 +82,7 @@ const PROFILE_DEFAULTS: Record<StackProfile, ProfileDefaults> = {
     serviceCidr: '127.98.0.0/16',
     podPrefix: '10.246',
     loopbackPrefix: '127.246',
+    zookeeperPort: 22181,
   },
   scratch: {
     temporalPort: 37233,
@@ -87,6 +93,7 @@ const PROFILE_DEFAULTS: Record<StackProfile, ProfileDefaults> = {
     serviceCidr: '127.99.0.0/16',
     podPrefix: '10.247',
     loopbackPrefix: '127.247',
+    zookeeperPort: 32181,
   },
 };
 
@@ -141,6 +148,7 @@ export function loadStackConfig(profile?: StackProfile, env: NodeJS.ProcessEnv =
       nodeName: 'flinkops-local-node',
       backoffBaseMs: intFromEnv(env, 'FLINKOPS_KUBE_BACKOFF_MS', 10_000),
     },
+    zookeeper: { address: '127.0.0.1', port: intFromEnv(env, 'FLINKOPS_ZOOKEEPER_PORT', defaults.zookeeperPort) },
   };
 }
 

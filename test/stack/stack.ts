@@ -6,6 +6,7 @@ import { startStandaloneCluster, type StandaloneClusterSpec } from './flink/stan
 import { startControlPlane } from './kube/control-plane';
 import { startLocalNode } from './kube/local-node';
 import { startTemporalServer } from './temporal';
+import { startZooKeeper, type ZooKeeperSpec, type ZooKeeperState } from './zookeeper';
 
 /** What a running stack offers, written to `<stackDir>/stack.json` for tests, the demo and people. */
 export interface StackState {
@@ -13,6 +14,7 @@ export interface StackState {
   temporal: { address: string; namespace: string; webUi: string };
   flink: { restUrl: string; version: string; savepointDir: string; checkpointDir: string };
   kube: { server: string; kubeconfig: string; auditLog: string; podsDir: string; podNetwork: { podPrefix: string; loopbackPrefix: string } };
+  zookeeper: ZooKeeperState;
   logDir: string;
   stackDir: string;
 }
@@ -33,6 +35,10 @@ export function sessionClusterSpec(config: StackConfig): StandaloneClusterSpec {
   };
 }
 
+export function zooKeeperSpec(config: StackConfig): ZooKeeperSpec {
+  return { cacheDir: config.cacheDir, dir: join(config.stackDir, 'zookeeper'), logDir: config.logDir, address: config.zookeeper.address, port: config.zookeeper.port };
+}
+
 function stateFile(config: StackConfig): string {
   return join(config.stackDir, 'stack.json');
 }
@@ -41,7 +47,7 @@ function stateFile(config: StackConfig): string {
 export async function stackUp(config: StackConfig): Promise<StackState> {
   mkdirSync(config.stackDir, { recursive: true });
   const dirs = { runDir: config.runDir, logDir: config.logDir };
-  const [temporalAddress, cluster, kube] = await Promise.all([
+  const [temporalAddress, cluster, kube, zookeeper] = await Promise.all([
     startTemporalServer(dirs, {
       cacheDir: config.cacheDir,
       dataDir: join(config.stackDir, 'data', 'temporal'),
@@ -51,12 +57,14 @@ export async function stackUp(config: StackConfig): Promise<StackState> {
     }),
     startStandaloneCluster(dirs, sessionClusterSpec(config)),
     startKubernetes(config),
+    startZooKeeper(dirs, zooKeeperSpec(config)),
   ]);
   const state: StackState = {
     profile: config.profile,
     temporal: { address: temporalAddress, namespace: config.temporal.namespace, webUi: `http://${config.temporal.ip}:${config.temporal.uiPort}` },
     flink: { restUrl: cluster.restUrl, version: config.flink.version, savepointDir: cluster.savepointDir, checkpointDir: cluster.checkpointDir },
     kube,
+    zookeeper,
     logDir: config.logDir,
     stackDir: config.stackDir,
   };

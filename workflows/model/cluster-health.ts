@@ -1,4 +1,5 @@
 import type { FlinkJobState, LockHolder } from './snapshot';
+import type { ZooKeeperHaSnapshot } from './zookeeper';
 import type { ClusterRef, JarVersion, TargetKind } from './target';
 
 /**
@@ -86,6 +87,8 @@ export interface HighAvailabilitySnapshot {
   leader?: LeaderSnapshot;
   /** The lease duration Flink's leader election uses (high-availability.kubernetes.leader-election.lease-duration). */
   leaseDurationMs?: number;
+  /** ZooKeeper HA (./zookeeper.ts), or why its configuration names no usable quorum. */
+  zookeeper?: ZooKeeperHaSnapshot | { problem: string };
 }
 
 export interface LeaderSnapshot {

@@ -2,6 +2,7 @@ import { formatDuration } from '../model/durations';
 import type { ClusterHealthSnapshot, HighAvailabilityMode, JobManagerPodSnapshot, KnownJob, RestoreCandidate } from '../model/cluster-health';
 import { clusterKey, type JarVersion } from '../model/target';
 import type { RemediationLimits } from './request';
+import { ZOOKEEPER_HARD_STOPS, zooKeeperFindings, type ZooKeeperFindingCode } from './zookeeper';
 
 /**
  * The remediation's decisions as one pure function: an observation of the cluster (and what this run already did)
@@ -41,7 +42,8 @@ export type FindingCode =
   | 'rate-limited'
   | 'pod-deletion-window'
   | 'action-did-not-help'
-  | 'recovery-timed-out';
+  | 'recovery-timed-out'
+  | ZooKeeperFindingCode;
 
 /** What remediation does about a cluster. Scale, delete-pod and resubmit-job are destructive; waits are not. */
 export type RemediationAction =
@@ -109,6 +111,11 @@ const CANNOT_START = ['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'C
 const TERMINAL = ['FAILED', 'CANCELED', 'FINISHED'];
 const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
 const DEFAULT_LEASE_MS = 15_000;
+
+/** HA whose leader flinkops reads (Kubernetes: the leader ConfigMap; ZooKeeper: connection_info), so a wait can include it. */
+function leaderObserved(snapshot: ClusterHealthSnapshot): boolean {
+  return snapshot.ha.mode === 'kubernetes' || snapshot.ha.mode === 'zookeeper';
+}
 
 export function isDestructive(action: RemediationAction): boolean {
   return DESTRUCTIVE.has(action.kind);
@@ -240,6 +247,9 @@ export function diagnose(snapshot: ClusterHealthSnapshot, context: DiagnoseConte
         action: { kind: 'none' },
       });
     }
+  } else if (snapshot.ha.mode === 'zookeeper' && snapshot.ha.zookeeper) {
+    // ZooKeeper HA: leader, standby, shared path, job entries, quorum (./zookeeper.ts).
+    for (const finding of zooKeeperFindings(snapshot)) add(finding);
   } else if (haOn) {
     add({
       code: 'ha-leader-not-observed',
@@ -440,7 +450,7 @@ function jobFinding(job: KnownJob, snapshot: ClusterHealthSnapshot, haOn: boolea
       severity: 'warning',
       subject,
       reason: `job ${subject} is ${flinkJob.state}${tasks}: Flink is (re)starting it`,
-      action: { kind: 'await-recovery', jobIds: [job.jobId], leader: snapshot.ha.mode === 'kubernetes' },
+      action: { kind: 'await-recovery', jobIds: [job.jobId], leader: leaderObserved(snapshot) },
     };
   }
   if (haOn) {
@@ -449,7 +459,7 @@ function jobFinding(job: KnownJob, snapshot: ClusterHealthSnapshot, haOn: boolea
       severity: 'warning',
       subject,
       reason: `job ${subject} is not known to the JobManager yet: with ${snapshot.ha.mode} high availability Flink recovers it from its HA store`,
-      action: { kind: 'await-recovery', jobIds: [job.jobId], leader: snapshot.ha.mode === 'kubernetes' },
+      action: { kind: 'await-recovery', jobIds: [job.jobId], leader: leaderObserved(snapshot) },
     };
   }
   const lost = `job ${subject} is gone: the JobManager runs without high availability and does not know it (it restarted, or another JobManager had it)`;
@@ -498,7 +508,7 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
     findings.push({ code, severity: 'critical', subject, reason, action: { kind: 'escalate' } });
     return finish(base, findings, [], reason);
   };
-  const hardStop = findings.find((f) => f.code === 'jobmanager-scaled-to-zero');
+  const hardStop = findings.find((f) => f.code === 'jobmanager-scaled-to-zero' || (ZOOKEEPER_HARD_STOPS as readonly FindingCode[]).includes(f.code));
   if (hardStop) return finish(base, findings, [], hardStop.reason);
 
   const actions = findings.map((f) => f.action).filter((a): a is RemediationAction => a.kind !== 'none' && a.kind !== 'escalate' && a.kind !== 'deferred');
@@ -519,7 +529,7 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
   // With HA, Flink gets its recovery timeout before flinkops deletes anything.
   if (haOn && !context.waitedOut.recovery && next.some((a) => a.kind === 'delete-pod')) {
     const jobIds = snapshot.knownJobs.map((j) => j.jobId);
-    next = [{ kind: 'await-recovery', jobIds, leader: snapshot.ha.mode === 'kubernetes' }];
+    next = [{ kind: 'await-recovery', jobIds, leader: leaderObserved(snapshot) }];
   }
 
   for (const action of next) {
@@ -600,7 +610,9 @@ function mergeWaits(actions: RemediationAction[]): RemediationAction[] {
     result.push(action);
   }
   // Scaling down removes the surplus pods anyway: no pod deletion in the same pass.
-  return result.some((a) => a.kind === 'scale-jobmanager') ? result.filter((a) => a.kind !== 'delete-pod' && a.kind !== 'wait-for-jobmanager') : result;
+  if (result.some((a) => a.kind === 'scale-jobmanager')) return result.filter((a) => a.kind !== 'delete-pod' && a.kind !== 'wait-for-jobmanager');
+  // Deleting a pod is followed by waiting for the JobManager anyway.
+  return result.some((a) => a.kind === 'delete-pod') ? result.filter((a) => a.kind !== 'wait-for-jobmanager') : result;
 }
 
 type DiagnosisBase = Pick<Diagnosis, 'cluster' | 'observedAt' | 'ha'>;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, patched, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { RecordIdentity } from '../../activities/records';
 import { failureMessage, polling, quickActivities, QUICK, withSummary } from '../activity-profiles';
 import { recordRemediation } from '../metrics';
@@ -9,6 +9,7 @@ import { reportStep } from '../progress';
 import { clusterKey, describeVersion, type ClusterRef } from '../model/target';
 import { actionTarget, describeAction, diagnose, escalationFingerprint, isDestructive, type Diagnosis, type RemediationAction, type TakenAction } from './diagnose';
 import { parseRemediationRequest, type RemediationRequest, type RemediationRequestInput } from './request';
+import { zooKeeperVerification } from './zookeeper';
 
 export type RemediationOutcome = 'healthy' | 'diagnosed' | 'dry-run' | 'remediated' | 'recovered' | 'skipped';
 
@@ -51,6 +52,15 @@ export interface RemediationProgress {
 
 export const getRemediationProgressQuery = defineQuery<RemediationProgress>(PROGRESS_QUERIES.remediationWorkflow);
 
+/** Behaviour changes of running remediations, each behind patched() (see the upgrade workflow's UPGRADE_PATCHES). */
+export const REMEDIATION_PATCHES = {
+  /**
+   * ZooKeeper HA: the jobs stored in ZooKeeper are verified after a recovery (registered with flinkops or not; all of
+   * them after a leader change), and one that ZooKeeper held a checkpoint for must come back restored from one.
+   */
+  zooKeeperState: 'remediation-zookeeper-verify-state',
+} as const;
+
 /** The observation reads Kubernetes and, with several JobManagers, asks the REST API several times. */
 const OBSERVE: ActivityOptions = { ...QUICK, startToCloseTimeout: '3 minutes' };
 /** A webhook that is down must not hold the escalation up for long. */
@@ -78,6 +88,8 @@ class Remediation {
   /** Known jobs this run saw not running: verified before the run counts as a success. */
   private readonly atRisk = new Set<string>();
   private readonly waitedOut: { jobManager?: boolean; recovery?: boolean } = {};
+  /** ZooKeeper HA: jobs that must come back restored from a checkpoint, with the newest ZooKeeper held for each. */
+  private readonly zooKeeperCheckpoints = new Map<string, number>();
   private counted = false;
   private locked = false;
   private lockScope?: { cluster: ClusterRef };
@@ -301,6 +313,10 @@ class Remediation {
     });
     if (!result.verified) return `job ${jobName} (${jobId}) did not come back: ${result.reason}`;
     const restoredFrom = result.job.restoredFrom?.path;
+    const held = this.zooKeeperCheckpoints.get(jobId);
+    if (held !== undefined && !restoredFrom && expectedRestorePath === undefined) {
+      return `job ${jobName} (${jobId}) came back without its state: ZooKeeper held checkpoint ${held} for it, but it restored from none (it started from nothing)`;
+    }
     const summary = restoredFrom ? result.summary : `${result.summary} (no checkpoint to restore: the job started without state)`;
     this.verified.push({ jobId, jobName, summary, ...(restoredFrom ? { restoredFrom } : {}) });
     return undefined;
@@ -380,9 +396,15 @@ class Remediation {
     const diagnosis = diagnose(snapshot, { nowMs: Date.now(), limits, taken: this.taken, waitedOut: { ...this.waitedOut }, counted: this.counted });
     this.progress.diagnosis = diagnosis;
     if (diagnosis.status === 'unhealthy' && this.request.mode === 'remediate') {
+      const running = (jobId: string) => snapshot.rest.reachable && snapshot.rest.jobs.some((j) => j.id === jobId && j.state === 'RUNNING' && j.tasksRunning === j.tasksTotal);
       for (const job of snapshot.knownJobs) {
-        const running = snapshot.rest.reachable && snapshot.rest.jobs.some((j) => j.id === job.jobId && j.state === 'RUNNING' && j.tasksRunning === j.tasksTotal);
-        if (!running) this.atRisk.add(job.jobId);
+        if (!running(job.jobId)) this.atRisk.add(job.jobId);
+      }
+      // ZooKeeper HA: the jobs stored there are Flink's to recover and flinkops' to verify, registered or not.
+      const zooKeeper = zooKeeperVerification(snapshot, limits.haRecoveryTimeout);
+      if (zooKeeper.verify.length > 0 && patched(REMEDIATION_PATCHES.zooKeeperState)) {
+        for (const jobId of zooKeeper.verify) this.atRisk.add(jobId);
+        for (const [jobId, checkpoint] of Object.entries(zooKeeper.restoreFrom)) this.zooKeeperCheckpoints.set(jobId, Math.max(checkpoint, this.zooKeeperCheckpoints.get(jobId) ?? 0));
       }
     }
     this.step('diagnosed', diagnosis.summary);
@@ -399,7 +421,7 @@ class Remediation {
   }
 
   private jobName(jobId: string): string {
-    return this.snapshot?.knownJobs.find((j) => j.jobId === jobId)?.jobName ?? jobId;
+    return this.snapshot?.knownJobs.find((j) => j.jobId === jobId)?.jobName ?? this.snapshot?.rest.jobs.find((j) => j.id === jobId)?.name ?? jobId;
   }
 
   private end(outcome: RemediationOutcome, message: string, final: Diagnosis): RemediationResult {
