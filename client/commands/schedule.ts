@@ -4,7 +4,7 @@ import type { describeTargetWorkflow } from '../../workflows/describe/workflow';
 import { formatDuration } from '../../workflows/model/durations';
 import { parseClusterRef } from '../../workflows/model/target';
 import { assertTimeZone } from '../../workflows/savepoint/blackout';
-import { validateCron } from '../../workflows/savepoint/cron';
+import { cronLongestGapMs, validateCron } from '../../workflows/savepoint/cron';
 import { FleetSavepointRequestSchema, type FleetSavepointInput } from '../../workflows/savepoint/fleet';
 import { fleetScheduleId, savepointScheduleId } from '../../workflows/savepoint/ids';
 import type { SavepointRequestInput } from '../../workflows/savepoint/request';
@@ -168,6 +168,8 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
     jitter: options.jitter ? duration('--jitter', options.jitter) : options.every ? 0 : 600_000,
   };
   const policies = { overlap: 'SKIP' as const, catchupWindow: options.catchupWindow ? duration('--catchup-window', options.catchupWindow) : 3_600_000 };
+  // The savepoint-age alert allows the longest gap between two runs (jitter included), from each run's metrics.
+  const scheduleInterval = (cron ? cronLongestGapMs(cron) : Number(spec.intervals![0]!.every)) + Number(spec.jitter ?? 0);
 
   if (options.fleet) {
     if (options.selector === undefined) throw new CliError('--fleet needs --selector (labels of the JobManager Deployments)', EXIT.invalid);
@@ -175,7 +177,7 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
       selector: options.selector,
       namespace: options.allNamespaces ? undefined : options.namespace,
       concurrency: options.concurrency ? integer('--concurrency', options.concurrency) : 4,
-      savepoint: savepointOptionsInput(options, 'schedule'),
+      savepoint: { ...savepointOptionsInput(options, 'schedule'), scheduleInterval },
     };
     const parsed = FleetSavepointRequestSchema.safeParse(fleet);
     if (!parsed.success) throw new CliError(`invalid fleet schedule: ${describeIssues(parsed.error)}`, EXIT.invalid);
@@ -198,7 +200,7 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
   }
 
   if (!cluster) throw new CliError('name the cluster (or --fleet NAME --selector LABELS)', EXIT.invalid);
-  const request: SavepointRequestInput = savepointInput(cluster, options, 'schedule');
+  const request: SavepointRequestInput = { ...savepointInput(cluster, options, 'schedule'), scheduleInterval };
   // An unknown cluster or job is refused now, not at 02:00.
   await requireWorker();
   const snapshot = await client.workflow

@@ -43,6 +43,8 @@ export const SavepointRequestSchema = z.object({
   blackouts: BlackoutListSchema.default([]),
   timeZone: TimeZoneSchema.default('UTC'),
   timeout: DurationSchema.default(600_000),
+  /** Scheduled runs: the longest gap the schedule leaves between two runs, for the savepoint-age alert (a metric). */
+  scheduleInterval: DurationSchema.refine((ms) => ms > 0, 'must be longer than 0').optional(),
 });
 export type SavepointRequestInput = z.input<typeof SavepointRequestSchema>;
 export type SavepointRequest = z.output<typeof SavepointRequestSchema>;

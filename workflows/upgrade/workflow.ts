@@ -507,7 +507,13 @@ class Upgrade {
     if (this.outcomeRecorded) return;
     this.outcomeRecorded = true;
     const downtimeMs = jobCameBack && this.stopStartedAt !== undefined && this.runningSince !== undefined ? this.runningSince - this.stopStartedAt : undefined;
-    recordUpgrade({ outcome, kind: this.plan?.kind, durationMs: Date.now() - this.progress.startedAt, downtimeMs });
+    recordUpgrade({
+      outcome,
+      kind: this.plan?.kind,
+      durationMs: Date.now() - this.progress.startedAt,
+      downtimeMs,
+      target: { cluster: this.plan?.cluster ?? this.request.cluster, job: this.plan?.jobName ?? this.request.job },
+    });
   }
 
   private refused(reason: string, checks: PreflightCheck[]): ApplicationFailure {
