@@ -36,6 +36,8 @@ export function recordSavepointState(state: { target: MetricTarget; lastGoodSave
   const target = targetLabels(state.target);
   const at = state.lastGoodSavepointAt === undefined ? 0 : Date.parse(state.lastGoodSavepointAt);
   metricMeter.createGauge(METRICS.lastSavepoint, 'float', 's', 'time of the newest good savepoint of the job (0: none)').set(Number.isFinite(at) ? at / 1000 : 0, target);
+  // Each worker replica keeps the values of the runs it ran: alerts take the values of the replica with the newest run.
+  metricMeter.createGauge(METRICS.lastSavepointRun, 'float', 's', 'time of the savepoint run that set these values').set(Date.now() / 1000, target);
   if (state.pendingDisposals !== undefined) {
     metricMeter.createGauge(METRICS.pendingDisposals, 'int', undefined, 'savepoint disposals that failed and wait for a retry').set(state.pendingDisposals, target);
   }

@@ -23,6 +23,8 @@ export const METRICS = {
   activityFailures: 'flinkops_activity_failures_total',
   /** gauge (per job): Unix time of the job's newest good savepoint as its record has it, 0 when it has none. */
   lastSavepoint: 'flinkops_savepoint_last_success_timestamp_seconds',
+  /** gauge (per job): Unix time of the savepoint run that set the gauges above (the newest run's values win). */
+  lastSavepointRun: 'flinkops_savepoint_last_run_timestamp_seconds',
   /** gauge (per job): savepoint disposals that failed and are retried by the next run. */
   pendingDisposals: 'flinkops_savepoint_pending_disposals',
   /** gauge (per job, scheduled runs): the longest gap the job's savepoint schedule leaves between two runs. */
