@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return -- rendered Kubernetes objects are read as loosely typed YAML */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,15 +15,15 @@ import { chartDir, helm, renderChart, valueSets } from '../support/helm';
 // renders to the real API server; test/unit/rbac.test.ts checks their Roles against the code.
 const repoRoot = findRepoRoot();
 
-type Obj = KubernetesObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = KubernetesObject & Record<string, any>;
 
 function find(objects: Obj[], kind: string): Obj[] {
   return objects.filter((o) => o.kind === kind);
 }
 
-function workerConfig(objects: Obj[]): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function workerConfig(objects: Obj[]): Record<string, any> {
   const configMap = find(objects, 'ConfigMap').find((c) => c.metadata!.name!.endsWith('-config'))!;
-  return parse(configMap.data['config.yaml'] as string) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return parse(configMap.data['config.yaml'] as string) as Record<string, any>;
 }
 
 test('helm lint passes for every value set; values.schema.json refuses bad values naming them', () => {
@@ -39,10 +40,10 @@ test('helm lint passes for every value set; values.schema.json refuses bad value
 
 describe.each(valueSets())('value set $name', ({ files }) => {
   const objects = renderChart({ files }) as Obj[];
-  const values = { ...(parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as Record<string, any>) }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const overrides = files.map((f) => parse(readFileSync(f, 'utf8')) as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
-  const value = (path: string): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const get = (o: any) => path.split('.').reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), o); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const values = { ...(parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as Record<string, any>) };
+  const overrides = files.map((f) => parse(readFileSync(f, 'utf8')) as Record<string, any>);
+  const value = (path: string): any => {
+    const get = (o: any) => path.split('.').reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), o);
     return [...overrides].reverse().map(get).find((v) => v !== undefined) ?? get(values);
   };
   const deployment = find(objects, 'Deployment')[0]!;
