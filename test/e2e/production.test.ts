@@ -312,9 +312,20 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
   });
 
   test('the metrics endpoint shows the upgrade and a savepoint with their values', async () => {
-    const labels = { taskQueue: h.taskQueue, outcome: 'succeeded', kind: 'session-job' };
+    // Per cluster and job, under label names a Prometheus scrape of the pod keeps: the Temporal namespace is
+    // temporal_namespace, the SDK's `namespace` label is blanked (an empty label is no label to Prometheus).
+    const target = { flink_cluster: `${h.namespace}/flink`, flink_job: 'counter', k8s_namespace: h.namespace };
+    const labels = { taskQueue: h.taskQueue, outcome: 'succeeded', kind: 'session-job', ...target, temporal_namespace: 'default' };
     const samples = await scrape();
     expect(metric(samples, 'flinkops_upgrades_total', labels)).toBe(1);
+    const own = samples.filter((s) => s.name.startsWith('flinkops_'));
+    expect(own.length).toBeGreaterThan(5);
+    expect(own.filter((s) => (s.labels.namespace ?? '') !== '').map((s) => s.name)).toEqual([]);
+    expect(samples.some((s) => s.name.startsWith('temporal_') && s.labels.namespace === 'default')).toBe(true);
+    // The worker's own gauges: which build, ready, and the running operations (none now).
+    expect(metric(samples, 'flinkops_build_info', { version: '0.2.0', task_queue: h.taskQueue, temporal_namespace: 'default' })).toBe(1);
+    expect(metric(samples, 'flinkops_worker_ready', { task_queue: h.taskQueue })).toBe(1);
+    expect(metric(samples, 'flinkops_operations_running', { task_queue: h.taskQueue, operation: 'upgrade' })).toBe(0);
     expect(metric(samples, 'flinkops_upgrade_downtime_seconds_count', labels)).toBe(1);
     expect(metric(samples, 'flinkops_upgrade_duration_seconds_count', labels)).toBe(1);
     // The Temporal SDK's own metrics are on the same endpoint.
@@ -341,14 +352,19 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     proxy.failNext = 20;
     const savepoint = await cli(['savepoint', `${h.namespace}/flink`, '--job', 'counter', '--rest-url', proxy.url, '--json']);
     expect(savepoint.code).toBe(0);
-    const run = JSON.parse(savepoint.stdout) as { outcome: string; savepoint: { sizeBytes: number; durationMs: number } };
+    const run = JSON.parse(savepoint.stdout) as { outcome: string; savepoint: { sizeBytes: number; durationMs: number; at: string } };
     expect(run.outcome).toBe('completed');
     expect(run.savepoint.sizeBytes).toBeGreaterThan(0);
     const after = await scrape();
-    const manual = { taskQueue: h.taskQueue, trigger: 'manual' };
+    const manual = { taskQueue: h.taskQueue, trigger: 'manual', ...target };
     expect(metric(after, 'flinkops_savepoints_total', { ...manual, outcome: 'completed' })).toBe(1);
     expect(metric(after, 'flinkops_savepoint_size_bytes_sum', manual)).toBe(run.savepoint.sizeBytes);
     expect(metric(after, 'flinkops_savepoint_duration_seconds_sum', manual)).toBeCloseTo(run.savepoint.durationMs / 1000, 3);
+    // The job's savepoint state, per job: the savepoint just taken is its newest, nothing waits for disposal.
+    const savepointAt = Date.parse(run.savepoint.at) / 1000;
+    expect(metric(after, 'flinkops_savepoint_last_success_timestamp_seconds', target)).toBeCloseTo(savepointAt, 0);
+    expect(metric(after, 'flinkops_savepoint_pending_disposals', target)).toBe(0);
+    expect(metric(after, 'flinkops_savepoint_last_run_timestamp_seconds', target)).toBeGreaterThanOrEqual(savepointAt);
     // Failed attempts (a retried REST call, say) are counted by error type; the SDK's own counter agrees on how many.
     const failed = after.filter((s) => s.name === 'temporal_activity_execution_failed' && s.labels.task_queue === h.taskQueue);
     expect(metric(after, 'flinkops_activity_failures_total', { taskQueue: h.taskQueue, activityType: 'observeTarget', error: 'FlinkUnavailable' })).toBeGreaterThanOrEqual(1);
@@ -357,6 +373,25 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
         activityType,
         failures: metric(after, 'temporal_activity_execution_failed', { task_queue: h.taskQueue, activity_type: activityType }) ?? 0,
       });
+    }
+  });
+
+  test('a scheduled savepoint run tells the savepoint-age alert what its schedule allows', async () => {
+    const target = { flink_cluster: `${h.namespace}/flink`, flink_job: 'counter' };
+    const created = await cli(['schedule', 'create', `${h.namespace}/flink`, '--job', 'counter', '--every', '1h', '--rest-url', proxy.url]);
+    expect(created.stderr).toBe('');
+    const triggered = await cli(['schedule', 'trigger', `${h.namespace}/flink`, '--job', 'counter']);
+    expect(triggered.code).toBe(0);
+    try {
+      const samples = await waitFor(async () => {
+        const now = await scrape();
+        return metric(now, 'flinkops_savepoints_total', { ...target, trigger: 'schedule', outcome: 'completed' }) === 1 ? now : undefined;
+      }, { timeoutMs: 120_000, description: 'the scheduled savepoint run to complete' });
+      // --every 1h, no jitter: the alert allows 1.5 h.
+      expect(metric(samples, 'flinkops_savepoint_schedule_interval_seconds', target)).toBe(3600);
+      expect(metric(samples, 'flinkops_savepoint_last_success_timestamp_seconds', target)).toBeGreaterThan(Date.now() / 1000 - 120);
+    } finally {
+      await cli(['schedule', 'delete', `${h.namespace}/flink`, '--job', 'counter']);
     }
   });
 
