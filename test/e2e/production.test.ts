@@ -313,8 +313,9 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
 
   test('the metrics endpoint shows the upgrade and a savepoint with their values', async () => {
     // Per cluster and job, under label names a Prometheus scrape of the pod keeps: the Temporal namespace is
-    // temporal_namespace, the SDK's `namespace` label is blanked (an empty label is no label to Prometheus).
-    const target = { flink_cluster: `${h.namespace}/flink`, flink_job: 'counter', k8s_namespace: h.namespace };
+    // temporal_namespace, the SDK's `namespace` label is blanked (an empty label is no label to Prometheus). The
+    // cluster was named by its release ("flink"); metrics use the canonical name, its JobManager Deployment.
+    const target = { flink_cluster: `${h.namespace}/flink-jobmanager`, flink_job: 'counter', k8s_namespace: h.namespace };
     const labels = { taskQueue: h.taskQueue, outcome: 'succeeded', kind: 'session-job', ...target, temporal_namespace: 'default' };
     const samples = await scrape();
     expect(metric(samples, 'flinkops_upgrades_total', labels)).toBe(1);
@@ -377,7 +378,7 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
   });
 
   test('a scheduled savepoint run tells the savepoint-age alert what its schedule allows', async () => {
-    const target = { flink_cluster: `${h.namespace}/flink`, flink_job: 'counter' };
+    const target = { flink_cluster: `${h.namespace}/flink-jobmanager`, flink_job: 'counter' };
     const created = await cli(['schedule', 'create', `${h.namespace}/flink`, '--job', 'counter', '--every', '1h', '--rest-url', proxy.url]);
     expect(created.stderr).toBe('');
     const triggered = await cli(['schedule', 'trigger', `${h.namespace}/flink`, '--job', 'counter']);
@@ -395,10 +396,37 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     }
   });
 
+  test('Temporal visibility: one filter on the canonical cluster finds every operation; status and doctor runs are not operations', async () => {
+    const status = await cli(['status', `${h.namespace}/flink`, '--job', 'counter', '--rest-url', proxy.url, '-o', 'json']);
+    expect(status.code).toBe(0);
+    await cli(['doctor', `${h.namespace}/flink`, '--rest-url', proxy.url, '-o', 'json']);
+    const list = async (query: string) => {
+      const found: { type: string; operation?: string }[] = [];
+      for await (const execution of temporal.workflow.list({ query })) found.push({ type: execution.type, operation: (execution.searchAttributes.FlinkopsOperation as string[] | undefined)?.[0] });
+      return found;
+    };
+    const cluster = `FlinkCluster = "${h.namespace}/flink-jobmanager" AND TaskQueue = "${h.taskQueue}"`;
+    // The saved view README "Temporal Web UI" recommends: operations on a cluster, however the command named it.
+    const operations = await waitFor(async () => {
+      const found = await list(`${cluster} AND FlinkopsOperation IN ("upgrade", "savepoint", "remediation", "fleet-savepoint")`);
+      return found.some((f) => f.type === 'upgradeWorkflow') && found.filter((f) => f.type === 'savepointWorkflow').length >= 2 ? found : undefined;
+    }, { timeoutMs: 20_000, description: 'visibility to list the operations' });
+    expect(operations.map((o) => o.type)).not.toContain('describeTargetWorkflow');
+    expect(operations.map((o) => o.type)).not.toContain('doctorWorkflow');
+    // Read-only looks have their own types and FlinkopsOperation values, and are never remediations.
+    const looks = await waitFor(async () => {
+      const found = await list(`TaskQueue = "${h.taskQueue}" AND FlinkopsOperation IN ("status", "doctor")`);
+      return found.length >= 2 ? found : undefined;
+    }, { timeoutMs: 20_000, description: 'visibility to list status and doctor' });
+    expect(new Set(looks.map((l) => `${l.type} ${l.operation}`))).toEqual(new Set(['describeTargetWorkflow status', 'doctorWorkflow doctor']));
+    expect(await list(`TaskQueue = "${h.taskQueue}" AND FlinkopsOperation = "remediation"`)).toEqual([]);
+  });
+
   test('logs are JSON lines that name the workflow, the activity and the target', () => {
     const lines = h.worker!.output().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const step = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('upgrade stopping'));
-    expect(step).toMatchObject({ level: 'info', component: 'workflow', workflowId: upgradeWorkflowId, workflowType: 'upgradeWorkflow', cluster: `${h.namespace}/flink`, job: 'counter' });
+    // Once resolved, the cluster is named as records, events and metrics name it (the FlinkCluster search attribute).
+    expect(step).toMatchObject({ level: 'info', component: 'workflow', workflowId: upgradeWorkflowId, workflowType: 'upgradeWorkflow', cluster: `${h.namespace}/flink-jobmanager`, job: 'counter' });
     const startup = lines.find((l) => typeof l.msg === 'string' && l.msg.includes('polling task queue'));
     expect(JSON.stringify(startup)).toContain('[redacted] from file');
   });

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
-import { loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, loadAllYaml, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { defaultCacheDir, findRepoRoot } from '../stack/config';
 
 /** The Helm chart and the Helm that scripts/setup.sh builds from the Go module proxy. */
@@ -28,4 +29,29 @@ export function renderChart(options: { files?: string[]; set?: string[]; namespa
   const result = helm(args);
   if (result.status !== 0) throw new Error(`helm ${args.join(' ')}: ${result.stderr}`);
   return (loadAllYaml(result.stdout) as (KubernetesObject | null)[]).filter((o): o is KubernetesObject => Boolean(o));
+}
+
+/**
+ * A server-side dry run of an object exactly as rendered, with strict field validation: sent as raw JSON, because the
+ * client's typed serializers drop fields they do not know (a misspelt field would never reach the API server).
+ */
+export async function strictDryRunCreate(kc: KubeConfig, object: KubernetesObject): Promise<{ status: number; body: string }> {
+  const api = KubernetesObjectApi.makeApiClient(kc) as unknown as { specUriPath(spec: KubernetesObject, action: string): Promise<string> };
+  const path = await api.specUriPath(object, 'create');
+  const url = new URL(`${kc.getCurrentCluster()!.server}${path}`);
+  url.searchParams.set('dryRun', 'All');
+  url.searchParams.set('fieldValidation', 'Strict');
+  url.searchParams.set('fieldManager', 'flinkops-tests');
+  const options: RequestOptions = { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
+  await kc.applyToHTTPSOptions(options);
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(url, options, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+    request.end(JSON.stringify(object));
+  });
 }

@@ -6,7 +6,7 @@ import { jobKeyFor } from '../model/target';
 import type { TargetSnapshot } from '../model/snapshot';
 import { recordSavepointRun, recordSavepointState } from '../metrics';
 import { newestSavepointAt, type MetricTarget } from '../model/metric-labels';
-import { FLINK_JOB } from '../search-attributes';
+import { resolvedTargetAttributes } from '../canonical-target';
 import { getSavepointProgressQuery, type SavepointProgress, type SavepointResult } from './contract';
 import { decideRetention, decideSavepointPreflight, type SavepointPlan } from './decide';
 import { LegacySavepointRun } from './legacy-0-1';
@@ -61,7 +61,7 @@ class SavepointRun {
       const job = snapshot.job && snapshot.kind ? { cluster: snapshot.cluster, kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
       return this.skip(decision.reason, job);
     }
-    upsertSearchAttributes([{ key: FLINK_JOB, value: decision.plan.jobName }]);
+    upsertSearchAttributes(resolvedTargetAttributes(decision.plan.cluster, decision.plan.jobName));
     return this.take(decision.plan);
   }
 

@@ -20,7 +20,7 @@ import { reportStep } from '../progress';
 import type { JobSnapshot } from '../model/snapshot';
 import { describeVersion, type VersionSpec } from '../model/target';
 import { recordUpgrade } from '../metrics';
-import { FLINK_JOB } from '../search-attributes';
+import { resolvedTargetAttributes } from '../canonical-target';
 import { decidePreflight, decideRestorePoint, type PreflightCheck, type RestoreDecision, type StopOutcome, type UpgradePlan } from './decide';
 import { withLegacyDefaults } from './legacy-snapshot';
 import { parseUpgradeRequest, type UpgradeRequest, type UpgradeRequestInput } from './request';
@@ -164,7 +164,7 @@ class Upgrade {
     const plan = (this.plan = preflight.plan);
     this.progress.plan = plan;
     this.checkpointTimeoutMs = snapshot.job?.checkpointing?.timeoutMs;
-    upsertSearchAttributes([{ key: FLINK_JOB, value: plan.jobName }]);
+    upsertSearchAttributes(resolvedTargetAttributes(plan.cluster, plan.jobName));
     if (request.dryRun) {
       this.step('done', 'dry run: nothing changed');
       this.recordOutcome('dry-run');
