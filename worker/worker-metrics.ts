@@ -13,6 +13,7 @@ export const COUNTED_OPERATIONS = ['upgrade', 'savepoint', 'fleet-savepoint', 'r
  */
 export class WorkerMetrics {
   private timer?: NodeJS.Timeout;
+  private readyTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly meter: MetricMeter,
@@ -52,9 +53,13 @@ export class WorkerMetrics {
     void tick();
     this.timer = setInterval(() => void tick(), intervalMs);
     this.timer.unref();
+    // Readiness costs nothing to read: kept current every 2 s, so a scrape sees what /readyz would answer.
+    this.readyTimer = setInterval(() => readyGauge.set(ready() ? 1 : 0, labels), 2_000);
+    this.readyTimer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.readyTimer);
   }
 }

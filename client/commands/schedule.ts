@@ -88,14 +88,14 @@ export function scheduleCommand(context: CliContext): Command {
       else if (rows.length === 0) print('no flinkops savepoint schedules');
       else {
         const wide = outputFormat() === 'wide';
-        const headers = ['SCHEDULE', 'STATE', 'WHEN', 'NEXT', 'LAST RUN', ...(wide ? ['SPEC', 'LAST WORKFLOW'] : [])];
+        const headers = ['SCHEDULE', 'STATE', 'WHEN', 'NEXT', 'LAST RUN', ...(wide ? ['NOTE', 'LAST WORKFLOW'] : [])];
         const cells = rows.map((r) => [
           r.scheduleId,
           r.paused ? 'paused' : 'active',
-          r.note ?? r.when ?? '',
+          r.when ?? '',
           r.nextActionTimes[0] ? ago(r.nextActionTimes[0]) : '-',
           ago(r.recentRunAt),
-          ...(wide ? [r.when ?? '', r.recentRun ?? '-'] : []),
+          ...(wide ? [r.note ?? '', r.recentRun ?? '-'] : []),
         ]);
         for (const line of table(headers, cells)) print(line);
       }

@@ -19,13 +19,25 @@ const kube = kubeClients(stack.state);
 const promtool = join(defaultCacheDir(), 'bin', 'promtool');
 
 async function ensureNamespace(name: string): Promise<void> {
-  await kube.core.createNamespace({ body: { metadata: { name, labels: { 'flinkops.dev/test': 'helm-chart' } } } }).catch((error: { code?: number }) => {
-    if (error.code !== 409) throw error;
-  });
+  await kube.core.createNamespace({ body: { metadata: { name, labels: { 'flinkops.dev/test': 'helm-chart' } } } }).then(
+    () => created.push(name),
+    (error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    },
+  );
 }
 
+// The release goes into a namespace of its own (other tests dry-run the plain manifests' "flinkops" namespace);
+// watched namespaces this test creates are deleted afterwards.
+const releaseNamespace = `flinkops-helm-${Date.now().toString(36)}`;
+const created: string[] = [];
+
+afterAll(async () => {
+  for (const name of created) await kube.core.deleteNamespace({ name }).catch(() => undefined);
+});
+
 describe.each(valueSets())('value set $name', ({ files }) => {
-  const objects = renderChart({ files });
+  const objects = renderChart({ files, namespace: releaseNamespace });
 
   test('the real API server accepts every object (server-side dry run, strict field validation)', async () => {
     const namespaces = new Set(objects.map((o) => o.metadata?.namespace).filter((n): n is string => Boolean(n)));
@@ -55,7 +67,7 @@ describe.each(valueSets())('value set $name', ({ files }) => {
 });
 
 test('the dry run refuses what kubectl apply would refuse (a misspelt field), so the acceptance above means something', async () => {
-  const [deployment] = renderChart().filter((o) => o.kind === 'Deployment') as (KubernetesObject & { spec: Record<string, unknown> })[];
+  const [deployment] = renderChart({ namespace: releaseNamespace }).filter((o) => o.kind === 'Deployment') as (KubernetesObject & { spec: Record<string, unknown> })[];
   await ensureNamespace(deployment!.metadata!.namespace!);
   const misspelt = { ...deployment!, spec: { ...deployment!.spec, replcas: 2 } };
   const answer = await strictDryRunCreate(kube.kc, misspelt);

@@ -407,10 +407,14 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     };
     const cluster = `FlinkCluster = "${h.namespace}/flink-jobmanager" AND TaskQueue = "${h.taskQueue}"`;
     // The saved view README "Temporal Web UI" recommends: operations on a cluster, however the command named it.
-    const operations = await waitFor(async () => {
-      const found = await list(`${cluster} AND FlinkopsOperation IN ("upgrade", "savepoint", "remediation", "fleet-savepoint")`);
-      return found.some((f) => f.type === 'upgradeWorkflow') && found.filter((f) => f.type === 'savepointWorkflow').length >= 2 ? found : undefined;
-    }, { timeoutMs: 20_000, description: 'visibility to list the operations' });
+    // Visibility is eventually consistent: look until the operations are listed, then compare what was found.
+    let operations: { type: string; operation?: string }[] = [];
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
+      operations = await list(`${cluster} AND FlinkopsOperation IN ("upgrade", "savepoint", "remediation", "fleet-savepoint")`);
+      if (operations.filter((o) => o.type === 'savepointWorkflow').length >= 2) break;
+    }
+    expect(new Set(operations.map((o) => `${o.type} ${o.operation}`))).toEqual(new Set(['upgradeWorkflow upgrade', 'savepointWorkflow savepoint']));
+    expect(operations.filter((o) => o.type === 'savepointWorkflow').length).toBeGreaterThanOrEqual(2);
     expect(operations.map((o) => o.type)).not.toContain('describeTargetWorkflow');
     expect(operations.map((o) => o.type)).not.toContain('doctorWorkflow');
     // Read-only looks have their own types and FlinkopsOperation values, and are never remediations.
