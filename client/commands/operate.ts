@@ -115,7 +115,10 @@ export function statusCommand(context: CliContext): Command {
           throw workflowFailure(error);
         });
       const running: { workflowId: string; type: string; step?: string }[] = [];
-      for await (const execution of client.workflow.list({ query: `FlinkCluster = "${ref.namespace}/${ref.name}" AND ExecutionStatus = "Running" AND FlinkopsOperation != "status" AND FlinkopsOperation != "doctor"` })) {
+      // Operations hold the canonical name (the JobManager Deployment) once they have resolved it, the name they were
+      // given until then: both are asked for.
+      const names = [...new Set([`${ref.namespace}/${ref.name}`, `${snapshot.cluster.namespace}/${snapshot.cluster.name}`])].map((n) => `"${n}"`).join(', ');
+      for await (const execution of client.workflow.list({ query: `FlinkCluster IN (${names}) AND ExecutionStatus = "Running" AND FlinkopsOperation != "status" AND FlinkopsOperation != "doctor"` })) {
         const progressQuery = progressQueryOf(execution.type);
         const progress = progressQuery
           ? await client.workflow.getHandle(execution.workflowId).query<{ step: string; message: string }>(progressQuery).catch(() => undefined)
