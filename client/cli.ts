@@ -14,6 +14,10 @@ import { requireWorker } from './worker-check';
 import type { CliContext } from './context';
 import { CliError, EXIT } from './exit-codes';
 import { workflowFailure } from './follow';
+import { flushMessages, formatData, isMachineOutput, printer, selectOutput, withOutputOptions } from './output';
+import { completionScript } from './completion';
+import { addExamples } from './help';
+import { buildInfo } from '../config/build-info';
 
 /** flinkops: operate Apache Flink jobs on Kubernetes through durable Temporal workflows. */
 export function buildProgram(): { program: Command; close: () => Promise<void> } {
@@ -23,6 +27,7 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
     .addOption(new Option('--address <host:port>', 'Temporal frontend address').env('TEMPORAL_ADDRESS'))
     .addOption(new Option('--temporal-namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE'))
     .addOption(new Option('--task-queue <name>', 'task queue of the flinkops worker').env('FLINKOPS_TASK_QUEUE'))
+    .version(buildInfo().version, '-V, --version', 'print the flinkops version')
     .showHelpAfterError()
     .exitOverride();
 
@@ -33,7 +38,7 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
       const settings = settingsFrom(program);
       connection ??= await connectClient(settings);
       if (options.worker) await requireWorker(connection.client, settings.namespace, settings.taskQueue, settings.address);
-      return { client: connection.client, settings: { ...settings, webUi: process.env.FLINKOPS_WEB_UI }, print: (line) => console.log(line) };
+      return { client: connection.client, settings: { ...settings, webUi: process.env.FLINKOPS_WEB_UI }, print: printer((line) => console.log(line)) };
     },
   };
 
@@ -41,7 +46,6 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
     .command('cluster-info')
     .description('show a Flink cluster overview and its jobs, read by the worker')
     .requiredOption('--rest-url <url>', 'Flink REST endpoint, e.g. http://127.0.0.1:8081')
-    .option('--json', 'print JSON')
     .action(async (options: { restUrl: string; json?: boolean }) => {
       const { client, settings, print } = await context.connect({ worker: true });
       const info = await client.workflow
@@ -54,8 +58,8 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
         .catch((error: unknown) => {
           throw workflowFailure(error);
         });
-      if (options.json) {
-        print(JSON.stringify(info, null, 2));
+      if (isMachineOutput()) {
+        print(formatData(info));
         return;
       }
       const o = info.overview;
@@ -75,8 +79,30 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
   program.addCommand(watchCommand(context));
   program.addCommand(registerCommand(context));
   program.addCommand(setupCommand(context));
+  program
+    .command('version')
+    .description('print the flinkops version (and the Node.js it runs on)')
+    .action(() => {
+      const print = printer((line) => console.log(line));
+      const info = buildInfo();
+      print(isMachineOutput() ? formatData(info) : `flinkops ${info.version} (Node.js ${info.node})`);
+    });
+  program
+    .command('completion')
+    .description('print a shell completion script (bash or zsh)')
+    .argument('<shell>', 'bash or zsh')
+    .action((shell: string) => {
+      if (shell !== 'bash' && shell !== 'zsh') throw new CliError(`shell: must be bash or zsh, got "${shell}"`, EXIT.invalid);
+      process.stdout.write(completionScript(program, shell));
+    });
   // addCommand does not pass these settings on: usage errors must exit 2 from every subcommand, not exit the process.
-  forEachCommand(program, (command) => command.exitOverride().showHelpAfterError());
+  // Every command that prints takes -o json|yaml|wide (--json: -o json); help shows the global options and examples.
+  forEachCommand(program, (command) => {
+    command.exitOverride().showHelpAfterError().configureHelp({ showGlobalOptions: true });
+    if (command !== program && command.commands.length === 0 && command.name() !== 'completion') withOutputOptions(command);
+    addExamples(command);
+  });
+  program.hook('preAction', (_program, action) => selectOutput(action.opts<{ output?: string; json?: boolean }>()));
 
   return { program, close: async () => connection?.close() };
 }
@@ -107,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
   const { program, close } = buildProgram();
   try {
     await program.parseAsync(argv);
+    flushMessages((line) => console.log(line));
     return EXIT.ok;
   } catch (error) {
     const commanderError = error as { code?: string; exitCode?: number };

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything flinkops' local stack and tests need, from the package registries only:
-#   npm packages, the Temporal CLI, the Kubernetes control plane and a Compose file checker (built from the Go module proxy),
-#   Flink distributions (PyPI: apache-flink-libraries), the fixture jobs, Temporal's time-skipping test server and
-#   ZooKeeper (Maven Central), then builds the project.
+#   npm packages, the Temporal CLI, the Kubernetes control plane, a Compose file checker, Helm and promtool (built from
+#   the Go module proxy), Flink distributions (PyPI: apache-flink-libraries), the fixture jobs, Temporal's time-skipping
+#   test server, the Flink Kubernetes Operator and ZooKeeper (Maven Central), then builds the project.
 # Every step is cached (FLINKOPS_CACHE_DIR, default ~/.cache/flinkops); a second run takes seconds.
 set -euo pipefail
 
@@ -11,6 +11,8 @@ cache="${FLINKOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flinkops}"
 temporal_cli_version="1.5.1"
 temporal_test_server_version="1.31.0"
 zookeeper_version="3.9.5"
+helm_version="4.3.2"
+prometheus_version="0.316.0"
 flink_versions=(1.20.5 2.2.1)
 mkdir -p "$cache/bin" "$cache/flink"
 
@@ -127,6 +129,28 @@ compose_check() {
   ln -sfn "$target" "$cache/bin/compose-check"
 }
 
+go_tool() {
+  # One Go binary built from the Go module proxy, cached by version: go_tool NAME VERSION PACKAGE [LDFLAGS].
+  local name="$1" version="$2" package="$3" ldflags="${4:-}" target="$cache/bin/$1-$2"
+  if [[ ! -x "$target" ]]; then
+    local gobin; gobin="$(mktemp -d)"
+    GOBIN="$gobin" go install -trimpath -ldflags "-s -w $ldflags" "$package@v$version"
+    mv "$gobin/$(basename "$package")" "$target"; rm -rf "$gobin"
+  fi
+  ln -sfn "$target" "$cache/bin/$name"
+}
+
+helm_cli() {
+  # Renders and lints deploy/helm/flinkops in the tests (test/unit/helm-chart.test.ts, test/e2e/helm-chart.test.ts).
+  go_tool helm "$helm_version" helm.sh/helm/v4/cmd/helm "-X helm.sh/helm/v4/internal/version.version=v$helm_version"
+}
+
+promtool_cli() {
+  # Checks and unit-tests the alert rules (test/unit/alerts.test.ts: `promtool test rules`).
+  go_tool promtool "$prometheus_version" github.com/prometheus/prometheus/cmd/promtool \
+    "-X github.com/prometheus/common/version.Version=$prometheus_version"
+}
+
 flink_distribution() {
   local version="$1" target="$cache/flink/$1"
   [[ -f "$target/lib/flink-dist-$version.jar" && -f "$target/bin/bash-java-utils.jar" ]] && return
@@ -238,6 +262,8 @@ step flink-distributions flink_distributions
 step fixture-jobs fixture_jobs
 step kube-control-plane kube_control_plane
 step compose-check compose_check
+step helm helm_cli
+step promtool promtool_cli
 step temporal-test-server temporal_test_server
 step flink-operator flink_operator
 step zookeeper zookeeper_server

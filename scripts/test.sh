@@ -6,6 +6,13 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 bash scripts/setup.sh
+# A clean checkout stays clean: set-up writes nothing that git tracks (package-lock.json included). In CI this fails
+# the run; on a developer's tree with its own changes it only warns.
+if [[ -n "$(git status --porcelain --untracked-files=normal)" ]]; then
+  git status --short >&2
+  if [[ "${CI:-}" == "true" ]]; then echo "test: set-up changed the checkout (see git status above)" >&2; exit 1; fi
+  echo "test: warning: the checkout has changes (yours, or set-up's)" >&2
+fi
 started=$SECONDS
 npm run --silent typecheck
 npm run --silent lint

@@ -2,6 +2,7 @@ import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptors } from '@temporalio/worker';
 import { toActivityFailure } from '../activities/failures';
 import { keepAliveDetails } from '../activities/heartbeat';
+import { temporalNamespaceLabels } from '../workflows/model/metric-labels';
 import { METRICS } from '../workflows/model/metric-names';
 
 /**
@@ -25,7 +26,7 @@ export function activityInterceptors(ctx: Context): ActivityInterceptors {
           return await next(input);
         } catch (error) {
           const failure = toActivityFailure(error);
-          ctx.metricMeter.createCounter(METRICS.activityFailures, undefined, 'failed activity attempts by error type').add(1, { error: errorType(failure) });
+          ctx.metricMeter.createCounter(METRICS.activityFailures, undefined, 'failed activity attempts by error type').add(1, { error: errorType(failure), ...clusterLabels(target) });
           throw failure;
         } finally {
           clearInterval(keepAlive);
@@ -36,8 +37,18 @@ export function activityInterceptors(ctx: Context): ActivityInterceptors {
       getLogAttributes(attributes, next) {
         return next({ ...target, ...attributes });
       },
+      // flinkops' activity metrics: the Temporal namespace as temporal_namespace (workflows/model/metric-labels.ts).
+      getMetricTags(tags, next) {
+        return next({ ...tags, ...temporalNamespaceLabels(ctx.info.activityNamespace) });
+      },
     },
   };
+}
+
+/** The cluster an activity works on, as metric labels (model/metric-labels.ts), when its request names one. */
+function clusterLabels(target: Record<string, string>): Record<string, string> {
+  const cluster = target.cluster;
+  return cluster ? { flink_cluster: cluster, k8s_namespace: cluster.split('/')[0]! } : {};
 }
 
 interface ClusterLike {

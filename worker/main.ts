@@ -11,6 +11,7 @@ import { startHealthServer } from './health';
 import { Readiness } from './readiness';
 import { promoteWhenPolling } from './versioning';
 import { createLogger } from './logging';
+import { WorkerMetrics } from './worker-metrics';
 import { workflowSource } from './workflow-source';
 
 const USAGE = 'usage: flinkops-worker [--config FILE] [--check-config]';
@@ -104,6 +105,12 @@ async function runWorker(settings: WorkerSettings, logger: DefaultLogger): Promi
           problems: () => [...(worker.getState() === 'RUNNING' ? [] : [`worker: ${worker.getState()}`]), ...readiness.problems()],
         })
       : undefined;
+    const workerMetrics = settings.metrics.bindAddress
+      ? new WorkerMetrics(Runtime.instance().metricMeter, connection, { namespace: temporal.namespace, taskQueue: temporal.taskQueue, buildId: versioning?.buildId }, (message, meta) =>
+          logger.warn(message, meta),
+        )
+      : undefined;
+    workerMetrics?.start(() => worker.getState() === 'RUNNING' && readiness.ready());
     if (versioning?.promote) void promoteWhenPolling(connection, temporal.namespace, versioning, logger);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () =>
@@ -117,6 +124,7 @@ async function runWorker(settings: WorkerSettings, logger: DefaultLogger): Promi
       await worker.run();
     } finally {
       readiness.stop();
+      workerMetrics?.stop();
       health?.close();
     }
     logger.info('flinkops worker stopped');

@@ -1,15 +1,20 @@
 import { workflowInfo, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import { temporalNamespaceLabels } from './model/metric-labels';
 import { FLINK_CLUSTER, FLINK_JOB } from './search-attributes';
 
 /**
  * Workflow interceptors, bundled with the workflow code (worker/bundle-workflows.ts): every workflow log line
- * carries the Flink cluster and job it operates on, from the search attributes the CLI sets at start.
+ * carries the Flink cluster and job it operates on, from the search attributes the CLI sets at start; flinkops'
+ * workflow metrics carry the Temporal namespace as temporal_namespace (model/metric-labels.ts).
  */
 export const interceptors: WorkflowInterceptorsFactory = () => ({
   outbound: [
     {
       getLogAttributes(input, next) {
         return next({ ...targetAttributes(), ...input });
+      },
+      getMetricTags(input, next) {
+        return next({ ...input, ...temporalNamespaceLabels(workflowInfo().namespace) });
       },
     },
   ],

@@ -10,6 +10,7 @@ import type { UpgradeProgress } from '../../workflows/upgrade/workflow';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { workflowFailure } from '../follow';
+import { formatData, isMachineOutput } from '../output';
 
 interface TargetOptions {
   namespace: string;
@@ -96,7 +97,6 @@ export function cancelCommand(context: CliContext): Command {
 
 export function statusCommand(context: CliContext): Command {
   return targetCommand('status', 'show the job, flinkops\' record of it and running operations')
-    .option('--json', 'print JSON')
     .option('--rest-url <url>', 'Flink REST endpoint override')
     .action(async (arg: string, options: TargetOptions & { json?: boolean; restUrl?: string }) => {
       const ref = cluster(arg, options.namespace);
@@ -115,14 +115,17 @@ export function statusCommand(context: CliContext): Command {
           throw workflowFailure(error);
         });
       const running: { workflowId: string; type: string; step?: string }[] = [];
-      for await (const execution of client.workflow.list({ query: `FlinkCluster = "${ref.namespace}/${ref.name}" AND ExecutionStatus = "Running" AND FlinkopsOperation != "status" AND FlinkopsOperation != "doctor"` })) {
+      // Operations hold the canonical name (the JobManager Deployment) once they have resolved it, the name they were
+      // given until then: both are asked for.
+      const names = [...new Set([`${ref.namespace}/${ref.name}`, `${snapshot.cluster.namespace}/${snapshot.cluster.name}`])].map((n) => `"${n}"`).join(', ');
+      for await (const execution of client.workflow.list({ query: `FlinkCluster IN (${names}) AND ExecutionStatus = "Running" AND FlinkopsOperation != "status" AND FlinkopsOperation != "doctor"` })) {
         const progressQuery = progressQueryOf(execution.type);
         const progress = progressQuery
           ? await client.workflow.getHandle(execution.workflowId).query<{ step: string; message: string }>(progressQuery).catch(() => undefined)
           : undefined;
         running.push({ workflowId: execution.workflowId, type: execution.type, step: progress ? `${progress.step}: ${progress.message}` : undefined });
       }
-      if (options.json) print(JSON.stringify({ target: snapshot, running }, null, 2));
+      if (isMachineOutput()) print(formatData({ target: snapshot, running }));
       else printStatus(snapshot, running, print);
       const unknown = snapshot.problem ?? snapshot.refusals?.map((r) => `${r.field}: ${r.problem}`).join('; ') ?? (options.job !== undefined ? snapshot.jobProblem : undefined);
       if (unknown) throw new CliError(`${ref.namespace}/${ref.name}${options.job ? ` job ${options.job}` : ''}: ${unknown}`, EXIT.invalid);

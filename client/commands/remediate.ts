@@ -14,6 +14,8 @@ import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { followWorkflow, startExclusive, workflowFailure } from '../follow';
 import { duration, integer } from './savepoint';
+import { formatData, isMachineOutput } from '../output';
+import { describeWorkflow, workflowUrl } from '../links';
 
 interface LimitOptions {
   maxPerHour?: string;
@@ -90,7 +92,6 @@ function pick<K extends keyof RemediationLimits>(key: K, flag: string | undefine
 /** `flinkops doctor`: diagnosis only; the worker observes and nothing is written anywhere. */
 export function doctorCommand(context: CliContext): Command {
   return clusterCommand('doctor', "diagnose a cluster's JobManagers, HA and known jobs (read-only: changes nothing)")
-    .option('--json', 'print the diagnosis as JSON')
     .action(async (arg: string, options: ClusterOptions) => {
       const input = remediationInput(arg, options, { mode: 'diagnose' }, context.defaults().remediation);
       const { client, settings, print } = await context.connect({ worker: true });
@@ -109,7 +110,7 @@ export function doctorCommand(context: CliContext): Command {
         });
       const missing = result.diagnosis.findings.find((f) => f.code === 'cluster-not-found');
       if (missing) throw new CliError(`unknown cluster: ${missing.reason}`, EXIT.invalid);
-      if (options.json) print(JSON.stringify(result.diagnosis, null, 2));
+      if (isMachineOutput()) print(formatData(result.diagnosis));
       else printDiagnosis(result.diagnosis, print);
       if (result.diagnosis.status !== 'healthy') throw new CliError(result.diagnosis.summary, EXIT.unhealthy);
     });
@@ -119,7 +120,6 @@ export function doctorCommand(context: CliContext): Command {
 export function remediateCommand(context: CliContext): Command {
   return withLimitOptions(clusterCommand('remediate', 'diagnose a cluster and fix what flinkops safely can (scale, restart a pod, resubmit lost jobs), verify, or escalate'))
     .option('--dry-run', 'diagnose and print the plan, change nothing')
-    .option('--json', 'print the result as JSON')
     .option('--no-wait', 'print the workflow id and return')
     .action(async (arg: string, options: ClusterOptions & { dryRun?: boolean; wait: boolean }) => {
       const input = remediationInput(arg, options, { mode: 'remediate', dryRun: options.dryRun ?? false, trigger: 'manual' }, context.defaults().remediation);
@@ -139,21 +139,21 @@ export function remediateCommand(context: CliContext): Command {
         `a remediation of ${target}`,
       );
       if (!options.wait) {
-        print(options.json ? JSON.stringify({ workflowId }) : workflowId);
+        print(isMachineOutput() ? formatData({ workflowId, webUrl: workflowUrl(settings, workflowId) }) : workflowId);
         return;
       }
-      if (!options.json) print(`remediation started: workflow ${workflowId} (${settings.webUi ?? 'see the Temporal Web UI'})`);
+      if (!isMachineOutput()) print(`remediation started: ${describeWorkflow(settings, workflowId)}`);
       let result: RemediationResult;
       try {
-        result = await followWorkflow<RemediationResult>(handle, () => handle.query<RemediationProgress>(PROGRESS_QUERIES.remediationWorkflow), options.json ? () => undefined : print);
+        result = await followWorkflow<RemediationResult>(handle, () => handle.query<RemediationProgress>(PROGRESS_QUERIES.remediationWorkflow), isMachineOutput() ? () => undefined : print);
       } catch (error) {
         // followWorkflow keeps the message; the diagnosis is in the failure's details.
         const details = escalationDetails(await handle.result().then(() => undefined, (failure: unknown) => failure));
-        if (details && options.json) print(JSON.stringify({ workflowId, outcome: 'needs-human', ...details }, null, 2));
+        if (details && isMachineOutput()) print(formatData({ workflowId, outcome: 'needs-human', ...details }));
         else if (details) printDiagnosis(details.diagnosis, print);
         throw error;
       }
-      if (options.json) print(JSON.stringify({ workflowId, ...result }, null, 2));
+      if (isMachineOutput()) print(formatData({ workflowId, webUrl: workflowUrl(settings, workflowId), ...result }));
       else printResult(result, print);
       if (result.outcome === 'skipped') throw new CliError(result.message, EXIT.alreadyRunning);
     });
@@ -198,8 +198,7 @@ export function watchCommand(context: CliContext): Command {
   watch.addCommand(
     new Command('list')
       .description('list health-check schedules and their last run')
-      .option('--json', 'print JSON')
-      .action(async (options: { json?: boolean }) => {
+      .action(async () => {
         const { client, print } = await context.connect();
         const rows: { scheduleId: string; cluster: string; every: string; paused: boolean; lastRun?: string; lastStatus?: string }[] = [];
         for await (const summary of client.schedule.list()) {
@@ -217,7 +216,7 @@ export function watchCommand(context: CliContext): Command {
             ...(status ? { lastStatus: status } : {}),
           });
         }
-        if (options.json) print(JSON.stringify(rows, null, 2));
+        if (isMachineOutput()) print(formatData(rows));
         else if (rows.length === 0) print('no health-check schedules');
         else for (const r of rows) print(`${r.cluster.padEnd(40)} every ${r.every.padEnd(6)} ${r.paused ? 'paused' : 'active'}  last run ${r.lastStatus ?? '-'}  (${r.scheduleId})`);
       }),
@@ -259,7 +258,7 @@ export function registerCommand(context: CliContext): Command {
           const failure = workflowFailure(error);
           throw failureType(error) === 'RegisterRefused' ? new CliError(failure.message, EXIT.invalid) : failure;
         });
-      print(options.json ? JSON.stringify(result, null, 2) : result.message);
+      print(isMachineOutput() ? formatData(result) : result.message);
     });
 }
 

@@ -9,6 +9,8 @@ import { operationSearchAttributes } from '../../workflows/search-attributes';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { followWorkflow } from '../follow';
+import { formatData, isMachineOutput } from '../output';
+import { describeWorkflow, workflowUrl } from '../links';
 
 export interface SavepointOptions {
   namespace: string;
@@ -102,8 +104,7 @@ export function savepointCommand(context: CliContext): Command {
       .description('take a savepoint of a running job now (it keeps running), then apply retention')
       .argument('<cluster>', 'NAME or NAMESPACE/NAME')
       .option('-n, --namespace <namespace>', 'namespace of the cluster', 'default')
-      .option('--job <id|name>', 'the job (session clusters)')
-      .option('--json', 'print the result as JSON'),
+      .option('--job <id|name>', 'the job (session clusters)'),
   ).action(async (cluster: string, options: SavepointOptions & { json?: boolean }) => {
     const input = savepointInput(cluster, withSavepointDefaults(options, context.defaults().savepoint), 'manual');
     const { client, settings, print } = await context.connect({ worker: true });
@@ -114,8 +115,8 @@ export function savepointCommand(context: CliContext): Command {
       typedSearchAttributes: operationSearchAttributes('savepoint', input.cluster, input.job),
       staticSummary: `savepoint of ${input.cluster.namespace}/${input.cluster.name}${input.job ? ` job ${input.job}` : ''}`,
     });
-    if (!options.json) print(`savepoint started: workflow ${handle.workflowId}`);
-    const result = await followWorkflow<SavepointResult>(handle, () => handle.query<SavepointProgress>(PROGRESS_QUERIES.savepointWorkflow), options.json ? () => undefined : print);
-    print(options.json ? JSON.stringify({ workflowId: handle.workflowId, ...result }, null, 2) : result.message);
+    if (!isMachineOutput()) print(`savepoint started: ${describeWorkflow(settings, handle.workflowId)}`);
+    const result = await followWorkflow<SavepointResult>(handle, () => handle.query<SavepointProgress>(PROGRESS_QUERIES.savepointWorkflow), isMachineOutput() ? () => undefined : print);
+    print(isMachineOutput() ? formatData({ workflowId: handle.workflowId, webUrl: workflowUrl(settings, handle.workflowId), ...result }) : result.message);
   });
 }

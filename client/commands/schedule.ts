@@ -4,7 +4,7 @@ import type { describeTargetWorkflow } from '../../workflows/describe/workflow';
 import { formatDuration } from '../../workflows/model/durations';
 import { parseClusterRef } from '../../workflows/model/target';
 import { assertTimeZone } from '../../workflows/savepoint/blackout';
-import { validateCron } from '../../workflows/savepoint/cron';
+import { cronLongestGapMs, validateCron } from '../../workflows/savepoint/cron';
 import { FleetSavepointRequestSchema, type FleetSavepointInput } from '../../workflows/savepoint/fleet';
 import { fleetScheduleId, savepointScheduleId } from '../../workflows/savepoint/ids';
 import type { SavepointRequestInput } from '../../workflows/savepoint/request';
@@ -14,6 +14,7 @@ import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { workflowFailure } from '../follow';
 import { duration, integer, positiveDuration, savepointInput, savepointOptionsInput, withSavepointDefaults, withSavepointOptions, type SavepointOptions } from './savepoint';
+import { ago, formatData, isMachineOutput, outputFormat, table } from '../output';
 
 interface TargetSelection {
   namespace: string;
@@ -61,41 +62,55 @@ export function scheduleCommand(context: CliContext): Command {
         print(`created schedule ${plan.scheduleId}: ${describeSpec(plan.spec)}`);
       } catch (error) {
         if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-        await client.schedule.getHandle(plan.scheduleId).update((previous) => ({ ...previous, spec: plan.spec, action: plan.action, policies: plan.policies }));
+        await client.schedule.getHandle(plan.scheduleId).update((previous) => ({ ...previous, spec: plan.spec, action: plan.action, policies: plan.policies, state: { ...previous.state, note: plan.state?.note } }));
         print(`updated schedule ${plan.scheduleId}: ${describeSpec(plan.spec)}`);
       }
     }),
   );
 
   schedule.addCommand(
-    new Command('list').description('list flinkops savepoint schedules').option('--json').action(async (options: { json?: boolean }) => {
+    new Command('list').description('list flinkops savepoint schedules (health-check schedules: `flinkops watch list`)').action(async () => {
       const { client, print } = await context.connect();
-      const rows: { scheduleId: string; paused: boolean; nextActionTimes: string[]; when?: string; recentRun?: string }[] = [];
+      const rows: { scheduleId: string; paused: boolean; note?: string; when?: string; nextActionTimes: Date[]; recentRunAt?: Date; recentRun?: string }[] = [];
       for await (const summary of client.schedule.list()) {
-        if (!summary.scheduleId.startsWith('flinkops-')) continue;
+        if (!isSavepointSchedule(summary.scheduleId)) continue;
+        const recent = summary.info.recentActions.at(-1);
         rows.push({
           scheduleId: summary.scheduleId,
           paused: summary.state.paused,
-          nextActionTimes: summary.info.nextActionTimes.slice(0, 1).map((d) => d.toISOString()),
+          ...(summary.state.note ? { note: summary.state.note } : {}),
           when: summary.spec ? describedSpec(summary.spec) : undefined,
-          recentRun: summary.info.recentActions.at(-1)?.action.workflow.workflowId,
+          nextActionTimes: summary.info.nextActionTimes.slice(0, 1),
+          ...(recent ? { recentRunAt: recent.takenAt, recentRun: recent.action.workflow.workflowId } : {}),
         });
       }
-      if (options.json) print(JSON.stringify(rows, null, 2));
-      else if (rows.length === 0) print('no flinkops schedules');
-      else for (const row of rows) print(`${row.scheduleId.padEnd(60)} ${row.paused ? 'paused' : 'active'}  ${row.when ?? ''}  next ${row.nextActionTimes[0] ?? '-'}`);
+      if (isMachineOutput()) print(formatData(rows));
+      else if (rows.length === 0) print('no flinkops savepoint schedules');
+      else {
+        const wide = outputFormat() === 'wide';
+        const headers = ['SCHEDULE', 'STATE', 'WHEN', 'NEXT', 'LAST RUN', ...(wide ? ['NOTE', 'LAST WORKFLOW'] : [])];
+        const cells = rows.map((r) => [
+          r.scheduleId,
+          r.paused ? 'paused' : 'active',
+          r.when ?? '',
+          r.nextActionTimes[0] ? ago(r.nextActionTimes[0]) : '-',
+          ago(r.recentRunAt),
+          ...(wide ? [r.note ?? '', r.recentRun ?? '-'] : []),
+        ]);
+        for (const line of table(headers, cells)) print(line);
+      }
     }),
   );
 
   schedule.addCommand(
-    target(new Command('describe')).description('show a schedule: spec, retention, blackout windows, recent runs and their outcome').option('--json').action(
+    target(new Command('describe')).description('show a schedule: spec, retention, blackout windows, recent runs and their outcome').action(
       async (cluster: string | undefined, options: TargetSelection & { json?: boolean }) => {
         const { client, print } = await context.connect();
         const handle = client.schedule.getHandle(scheduleIdOf(cluster, options));
         const description = await handle.describe().catch(notFound(handle.scheduleId));
         const runs = await recentRuns(client, description);
-        if (options.json) {
-          print(JSON.stringify({ scheduleId: description.scheduleId, when: describedSpec(description.spec), spec: description.spec, policies: description.policies, state: description.state, request: description.action.args?.[0] as unknown, nextActionTimes: description.info.nextActionTimes, runs }, null, 2));
+        if (isMachineOutput()) {
+          print(formatData({ scheduleId: description.scheduleId, when: describedSpec(description.spec), spec: description.spec, policies: description.policies, state: description.state, request: description.action.args?.[0] as unknown, nextActionTimes: description.info.nextActionTimes, runs }));
           return;
         }
         printDescription(description, runs, print);
@@ -168,6 +183,8 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
     jitter: options.jitter ? duration('--jitter', options.jitter) : options.every ? 0 : 600_000,
   };
   const policies = { overlap: 'SKIP' as const, catchupWindow: options.catchupWindow ? duration('--catchup-window', options.catchupWindow) : 3_600_000 };
+  // The savepoint-age alert allows the longest gap between two runs (jitter included), from each run's metrics.
+  const scheduleInterval = (cron ? cronLongestGapMs(cron) : Number(spec.intervals![0]!.every)) + Number(spec.jitter ?? 0);
 
   if (options.fleet) {
     if (options.selector === undefined) throw new CliError('--fleet needs --selector (labels of the JobManager Deployments)', EXIT.invalid);
@@ -175,7 +192,7 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
       selector: options.selector,
       namespace: options.allNamespaces ? undefined : options.namespace,
       concurrency: options.concurrency ? integer('--concurrency', options.concurrency) : 4,
-      savepoint: savepointOptionsInput(options, 'schedule'),
+      savepoint: { ...savepointOptionsInput(options, 'schedule'), scheduleInterval },
     };
     const parsed = FleetSavepointRequestSchema.safeParse(fleet);
     if (!parsed.success) throw new CliError(`invalid fleet schedule: ${describeIssues(parsed.error)}`, EXIT.invalid);
@@ -193,12 +210,12 @@ async function scheduleOptions(client: Client, taskQueue: string, cluster: strin
         typedSearchAttributes: [{ key: FLINKOPS_OPERATION, value: 'fleet-savepoint' }],
       },
       typedSearchAttributes: [{ key: FLINKOPS_OPERATION, value: SCHEDULE_OPERATION }],
-      state: { paused: options.paused ?? false, note: options.paused ? 'created paused' : undefined },
+      state: { paused: options.paused ?? false, note: scheduleNote(cron, options, timeZone) },
     };
   }
 
   if (!cluster) throw new CliError('name the cluster (or --fleet NAME --selector LABELS)', EXIT.invalid);
-  const request: SavepointRequestInput = savepointInput(cluster, options, 'schedule');
+  const request: SavepointRequestInput = { ...savepointInput(cluster, options, 'schedule'), scheduleInterval };
   // An unknown cluster or job is refused now, not at 02:00.
   await requireWorker();
   const snapshot = await client.workflow
@@ -320,4 +337,37 @@ function notFound(scheduleId: string): (error: unknown) => never {
     if (error instanceof ScheduleNotFoundError || (error as { name?: string }).name === 'ScheduleNotFoundError') throw new CliError(`no schedule ${scheduleId}`, EXIT.invalid);
     throw error;
   };
+}
+
+/** flinkops' savepoint schedules (one per cluster/job, or per fleet), not the health-check schedules of `watch`. */
+function isSavepointSchedule(scheduleId: string): boolean {
+  return scheduleId.startsWith('flinkops-savepoint-') || scheduleId.startsWith('flinkops-fleet-savepoint-');
+}
+
+/**
+ * The note the Temporal UI shows on the Schedules page: the schedule in words, e.g. "daily 02:00 Europe/Berlin,
+ * keep 7, max age 14d".
+ */
+export function scheduleNote(cron: string | undefined, options: Pick<CreateOptions, 'every' | 'keep' | 'maxAge' | 'paused' | 'blackout' | 'fleet' | 'selector'>, timeZone: string): string {
+  const when = cron ? cronInWords(cron) : `every ${options.every}`;
+  const parts = [
+    `${when} ${timeZone}`,
+    ...(options.keep ? [`keep ${options.keep}`] : []),
+    ...(options.maxAge ? [`max age ${options.maxAge}`] : []),
+    ...(options.blackout?.length ? [`not ${options.blackout.join(', ')}`] : []),
+    ...(options.fleet ? [`fleet ${options.fleet} (${options.selector ?? ''})`] : []),
+  ];
+  return `${parts.join(', ')}${options.paused ? ' (created paused)' : ''}`;
+}
+
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+/** "0 2 * * *" -> "daily 02:00", "30 1 * * 1-5" -> "Mon-Fri 01:30"; anything else as cron "...". */
+export function cronInWords(cron: string): string {
+  const [minute, hour, day, month, weekday] = cron.trim().split(/\s+/);
+  if (!/^\d+$/.test(minute ?? '') || !/^\d+$/.test(hour ?? '') || day !== '*' || month !== '*') return `cron "${cron}"`;
+  const time = `${hour!.padStart(2, '0')}:${minute!.padStart(2, '0')}`;
+  if (weekday === '*') return `daily ${time}`;
+  const days = weekday!.replace(/\d/g, (d) => DAY_NAMES[Number(d)] ?? d);
+  return /^[A-Za-z,-]+$/.test(days) ? `${days} ${time}` : `cron "${cron}"`;
 }

@@ -10,6 +10,8 @@ import { CliError, EXIT } from '../exit-codes';
 import { followWorkflow, startExclusive } from '../follow';
 import type { CliContext } from '../context';
 import type { ConfigFile } from '../../config/schema';
+import { formatData, isMachineOutput } from '../output';
+import { describeWorkflow, workflowUrl } from '../links';
 
 interface UpgradeOptions {
   namespace: string;
@@ -72,7 +74,6 @@ export function upgradeCommand(context: CliContext): Command {
     .option('--verify-timeout <duration>', 'default 5m')
     .option('--stability-window <duration>', 'how long the new version must run without a restart (default 30s)')
     .option('--max-checkpoint-age <duration>', 'last-state mode: newest checkpoint must be younger (default 10m)')
-    .option('--json', 'print the result as JSON')
     .option('--no-wait', 'print the workflow id and return')
     .action(async (clusterArg: string, options: UpgradeOptions) => {
       const request = buildRequest(clusterArg, options, context.defaults().upgrade);
@@ -92,16 +93,16 @@ export function upgradeCommand(context: CliContext): Command {
         `an upgrade of ${target}`,
       );
       if (!options.wait) {
-        print(options.json ? JSON.stringify({ workflowId }) : workflowId);
+        print(isMachineOutput() ? formatData({ workflowId, webUrl: workflowUrl(settings, workflowId) }) : workflowId);
         return;
       }
-      if (!options.json) print(`upgrade started: workflow ${workflowId} (${settings.webUi ?? 'see the Temporal Web UI'})`);
+      if (!isMachineOutput()) print(`upgrade started: ${describeWorkflow(settings, workflowId)}`);
       const result = await followWorkflow<UpgradeResult>(
         handle,
         () => handle.query<UpgradeProgress>(PROGRESS_QUERIES.upgradeWorkflow),
-        options.json ? () => undefined : print,
+        isMachineOutput() ? () => undefined : print,
       );
-      if (options.json) print(JSON.stringify({ workflowId, ...result }, null, 2));
+      if (isMachineOutput()) print(formatData({ workflowId, webUrl: workflowUrl(settings, workflowId), ...result }));
       else printResult(result, print);
     });
 }

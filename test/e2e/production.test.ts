@@ -5,7 +5,7 @@ import { createServer as createHttpServer, request as httpRequest, type Server }
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type Configuration, type HttpMethod, type KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { temporal as proto } from '@temporalio/proto';
 import { FlinkRestClient } from '../../activities/flink/rest-client';
@@ -19,6 +19,7 @@ import { writeKubeconfig } from '../stack/kube/kubeconfig';
 import { findRepoRoot } from '../stack/config';
 import { runCli, type WorkerHandle } from '../stack/processes';
 import { waitFor } from '../stack/wait';
+import { strictDryRunCreate } from '../support/helm';
 import { expectStateContinued, lineCount, OperationHarness } from '../support/upgrade-harness';
 
 // Issue #7 on the real stack: the worker runs an upgrade with nothing but the ServiceAccount token the RBAC
@@ -242,24 +243,18 @@ describe('configuration', () => {
 });
 
 test('the real API server accepts the Kubernetes manifests (server-side dry run, strict field validation)', async () => {
-  const objects = KubernetesObjectApi.makeApiClient(h.kube.kc);
-  // fieldValidation=Strict: a misspelt field is an error, as with kubectl apply.
-  const config = (objects as unknown as { configuration: Configuration }).configuration;
-  const strict: Configuration = {
-    ...config,
-    baseServer: {
-      makeRequestContext: (path: string, method: HttpMethod) => {
-        const context = config.baseServer.makeRequestContext(path, method);
-        context.setQueryParam('fieldValidation', 'Strict');
-        return context;
-      },
-    },
-  };
+  // Sent as rendered (strictDryRunCreate): the client's typed serializers would drop a misspelt field unseen.
   const manifests = [...objectsIn('flinkops.yaml', h.namespace), ...objectsIn('rbac-cluster.yaml', h.namespace)];
   expect(manifests.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
   for (const object of manifests) {
     if (object.kind === 'ServiceAccount') continue; // created for real in beforeAll
-    await objects.create(object, undefined, 'All', 'flinkops-tests', strict);
+    const answer = await strictDryRunCreate(h.kube.kc, object);
+    // 409: the namespace exists on this API server already (validation comes before that answer).
+    expect({ object: `${object.kind} ${object.metadata!.name!}`, status: answer.status === 409 && object.kind === 'Namespace' ? 201 : answer.status, body: answer.status >= 300 && answer.status !== 409 ? answer.body : '' }).toEqual({
+      object: `${object.kind} ${object.metadata!.name!}`,
+      status: 201,
+      body: '',
+    });
   }
   const deployment = manifests.find((o) => o.kind === 'Deployment') as KubernetesObject & { spec: { template: { spec: { containers: { securityContext: { readOnlyRootFilesystem: boolean } }[]; securityContext: { runAsNonRoot: boolean } } } } };
   expect(deployment.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
@@ -312,9 +307,21 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
   });
 
   test('the metrics endpoint shows the upgrade and a savepoint with their values', async () => {
-    const labels = { taskQueue: h.taskQueue, outcome: 'succeeded', kind: 'session-job' };
+    // Per cluster and job, under label names a Prometheus scrape of the pod keeps: the Temporal namespace is
+    // temporal_namespace, the SDK's `namespace` label is blanked (an empty label is no label to Prometheus). The
+    // cluster was named by its release ("flink"); metrics use the canonical name, its JobManager Deployment.
+    const target = { flink_cluster: `${h.namespace}/flink-jobmanager`, flink_job: 'counter', k8s_namespace: h.namespace };
+    const labels = { taskQueue: h.taskQueue, outcome: 'succeeded', kind: 'session-job', ...target, temporal_namespace: 'default' };
     const samples = await scrape();
     expect(metric(samples, 'flinkops_upgrades_total', labels)).toBe(1);
+    const own = samples.filter((s) => s.name.startsWith('flinkops_'));
+    expect(own.length).toBeGreaterThan(5);
+    expect(own.filter((s) => (s.labels.namespace ?? '') !== '').map((s) => s.name)).toEqual([]);
+    expect(samples.some((s) => s.name.startsWith('temporal_') && s.labels.namespace === 'default')).toBe(true);
+    // The worker's own gauges: which build, ready, and the running operations (none now).
+    expect(metric(samples, 'flinkops_build_info', { version: '0.2.0', task_queue: h.taskQueue, temporal_namespace: 'default' })).toBe(1);
+    expect(metric(samples, 'flinkops_worker_ready', { task_queue: h.taskQueue })).toBe(1);
+    expect(metric(samples, 'flinkops_operations_running', { task_queue: h.taskQueue, operation: 'upgrade' })).toBe(0);
     expect(metric(samples, 'flinkops_upgrade_downtime_seconds_count', labels)).toBe(1);
     expect(metric(samples, 'flinkops_upgrade_duration_seconds_count', labels)).toBe(1);
     // The Temporal SDK's own metrics are on the same endpoint.
@@ -341,14 +348,19 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     proxy.failNext = 20;
     const savepoint = await cli(['savepoint', `${h.namespace}/flink`, '--job', 'counter', '--rest-url', proxy.url, '--json']);
     expect(savepoint.code).toBe(0);
-    const run = JSON.parse(savepoint.stdout) as { outcome: string; savepoint: { sizeBytes: number; durationMs: number } };
+    const run = JSON.parse(savepoint.stdout) as { outcome: string; savepoint: { sizeBytes: number; durationMs: number; at: string } };
     expect(run.outcome).toBe('completed');
     expect(run.savepoint.sizeBytes).toBeGreaterThan(0);
     const after = await scrape();
-    const manual = { taskQueue: h.taskQueue, trigger: 'manual' };
+    const manual = { taskQueue: h.taskQueue, trigger: 'manual', ...target };
     expect(metric(after, 'flinkops_savepoints_total', { ...manual, outcome: 'completed' })).toBe(1);
     expect(metric(after, 'flinkops_savepoint_size_bytes_sum', manual)).toBe(run.savepoint.sizeBytes);
     expect(metric(after, 'flinkops_savepoint_duration_seconds_sum', manual)).toBeCloseTo(run.savepoint.durationMs / 1000, 3);
+    // The job's savepoint state, per job: the savepoint just taken is its newest, nothing waits for disposal.
+    const savepointAt = Date.parse(run.savepoint.at) / 1000;
+    expect(metric(after, 'flinkops_savepoint_last_success_timestamp_seconds', target)).toBeCloseTo(savepointAt, 0);
+    expect(metric(after, 'flinkops_savepoint_pending_disposals', target)).toBe(0);
+    expect(metric(after, 'flinkops_savepoint_last_run_timestamp_seconds', target)).toBeGreaterThanOrEqual(savepointAt);
     // Failed attempts (a retried REST call, say) are counted by error type; the SDK's own counter agrees on how many.
     const failed = after.filter((s) => s.name === 'temporal_activity_execution_failed' && s.labels.task_queue === h.taskQueue);
     expect(metric(after, 'flinkops_activity_failures_total', { taskQueue: h.taskQueue, activityType: 'observeTarget', error: 'FlinkUnavailable' })).toBeGreaterThanOrEqual(1);
@@ -360,10 +372,60 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     }
   });
 
+  test('a scheduled savepoint run tells the savepoint-age alert what its schedule allows', async () => {
+    const target = { flink_cluster: `${h.namespace}/flink-jobmanager`, flink_job: 'counter' };
+    const created = await cli(['schedule', 'create', `${h.namespace}/flink`, '--job', 'counter', '--every', '1h', '--rest-url', proxy.url]);
+    expect(created.stderr).toBe('');
+    const triggered = await cli(['schedule', 'trigger', `${h.namespace}/flink`, '--job', 'counter']);
+    expect(triggered.code).toBe(0);
+    try {
+      const samples = await waitFor(async () => {
+        const now = await scrape();
+        return metric(now, 'flinkops_savepoints_total', { ...target, trigger: 'schedule', outcome: 'completed' }) === 1 ? now : undefined;
+      }, { timeoutMs: 120_000, description: 'the scheduled savepoint run to complete' });
+      // --every 1h, no jitter: the alert allows 1.5 h.
+      expect(metric(samples, 'flinkops_savepoint_schedule_interval_seconds', target)).toBe(3600);
+      expect(metric(samples, 'flinkops_savepoint_last_success_timestamp_seconds', target)).toBeGreaterThan(Date.now() / 1000 - 120);
+    } finally {
+      await cli(['schedule', 'delete', `${h.namespace}/flink`, '--job', 'counter']);
+    }
+  });
+
+  test('Temporal visibility: one filter on the canonical cluster finds every operation; status and doctor runs are not operations', async () => {
+    const status = await cli(['status', `${h.namespace}/flink`, '--job', 'counter', '--rest-url', proxy.url, '-o', 'json']);
+    expect(status.code).toBe(0);
+    await cli(['doctor', `${h.namespace}/flink`, '--rest-url', proxy.url, '-o', 'json']);
+    const list = async (query: string) => {
+      const found: { type: string; operation?: string }[] = [];
+      for await (const execution of temporal.workflow.list({ query })) found.push({ type: execution.type, operation: (execution.searchAttributes.FlinkopsOperation as string[] | undefined)?.[0] });
+      return found;
+    };
+    const cluster = `FlinkCluster = "${h.namespace}/flink-jobmanager" AND TaskQueue = "${h.taskQueue}"`;
+    // The saved view README "Temporal Web UI" recommends: operations on a cluster, however the command named it.
+    // Visibility is eventually consistent: look until the operations are listed, then compare what was found.
+    let operations: { type: string; operation?: string }[] = [];
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
+      operations = await list(`${cluster} AND FlinkopsOperation IN ("upgrade", "savepoint", "remediation", "fleet-savepoint")`);
+      if (operations.filter((o) => o.type === 'savepointWorkflow').length >= 2) break;
+    }
+    expect(new Set(operations.map((o) => `${o.type} ${o.operation}`))).toEqual(new Set(['upgradeWorkflow upgrade', 'savepointWorkflow savepoint']));
+    expect(operations.filter((o) => o.type === 'savepointWorkflow').length).toBeGreaterThanOrEqual(2);
+    expect(operations.map((o) => o.type)).not.toContain('describeTargetWorkflow');
+    expect(operations.map((o) => o.type)).not.toContain('doctorWorkflow');
+    // Read-only looks have their own types and FlinkopsOperation values, and are never remediations.
+    const looks = await waitFor(async () => {
+      const found = await list(`TaskQueue = "${h.taskQueue}" AND FlinkopsOperation IN ("status", "doctor")`);
+      return found.length >= 2 ? found : undefined;
+    }, { timeoutMs: 20_000, description: 'visibility to list status and doctor' });
+    expect(new Set(looks.map((l) => `${l.type} ${l.operation}`))).toEqual(new Set(['describeTargetWorkflow status', 'doctorWorkflow doctor']));
+    expect(await list(`TaskQueue = "${h.taskQueue}" AND FlinkopsOperation = "remediation"`)).toEqual([]);
+  });
+
   test('logs are JSON lines that name the workflow, the activity and the target', () => {
     const lines = h.worker!.output().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const step = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('upgrade stopping'));
-    expect(step).toMatchObject({ level: 'info', component: 'workflow', workflowId: upgradeWorkflowId, workflowType: 'upgradeWorkflow', cluster: `${h.namespace}/flink`, job: 'counter' });
+    // Once resolved, the cluster is named as records, events and metrics name it (the FlinkCluster search attribute).
+    expect(step).toMatchObject({ level: 'info', component: 'workflow', workflowId: upgradeWorkflowId, workflowType: 'upgradeWorkflow', cluster: `${h.namespace}/flink-jobmanager`, job: 'counter' });
     const startup = lines.find((l) => typeof l.msg === 'string' && l.msg.includes('polling task queue'));
     expect(JSON.stringify(startup)).toContain('[redacted] from file');
   });

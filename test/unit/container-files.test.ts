@@ -54,6 +54,12 @@ describe('docker-compose.yml', () => {
     expect(worker.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', FLINKOPS_TASK_QUEUE: 'flinkops' });
     // The kubeconfig the user points KUBECONFIG_FILE at is where the worker looks for it.
     expect(worker.volumes).toContainEqual({ type: 'bind', source: '/tmp/kubeconfig', target: worker.environment!.KUBECONFIG, read_only: true });
+    // A jar directory and a savepoint directory, and the worker allowed to use exactly those (the first upgrade a user
+    // tries through Compose needs the jar on the worker).
+    expect(worker.volumes).toContainEqual(expect.objectContaining({ type: 'bind', source: join(repoRoot, 'jars'), target: worker.environment!.FLINKOPS_ALLOWED_JAR_DIRS, read_only: true }));
+    const savepoints = worker.volumes!.find((v) => `file://${v.target}` === worker.environment!.FLINKOPS_ALLOWED_SAVEPOINT_PREFIXES);
+    expect(savepoints).toMatchObject({ type: 'bind', source: join(repoRoot, 'savepoints') });
+    expect(savepoints!.read_only).toBeFalsy();
     expect(worker.read_only).toBe(true);
     expect(parseDuration(worker.stop_grace_period!)).toBeGreaterThan(parseDuration(worker.environment!.FLINKOPS_SHUTDOWN_GRACE_TIME!));
     expect(worker.depends_on).toMatchObject({ 'flinkops-setup': { condition: 'service_completed_successfully' } });

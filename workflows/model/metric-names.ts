@@ -1,7 +1,8 @@
 /**
  * flinkops' own Prometheus metrics, served on the worker's metrics endpoint next to the Temporal SDK's
- * (`temporal_*`). Workflow metrics carry the labels namespace, taskQueue and workflowType; activity metrics
- * namespace, taskQueue and activityType; the labels below come on top. README "Metrics" lists them.
+ * (`temporal_*`). Workflow metrics carry the labels temporal_namespace, taskQueue and workflowType; activity metrics
+ * temporal_namespace, taskQueue and activityType; domain metrics flink_cluster, k8s_namespace and, about one job,
+ * flink_job (model/metric-labels.ts); the labels below come on top. README "Metrics" lists them.
  */
 export const METRICS = {
   /** counter {outcome, kind}: upgrades by how they ended (succeeded, rolled-back, rollback-failed, nothing-changed, aborted, cancelled, refused, dry-run, failed). */
@@ -20,6 +21,20 @@ export const METRICS = {
   remediations: 'flinkops_remediations_total',
   /** counter {error} (+ activityType): failed activity attempts by activity and error type. */
   activityFailures: 'flinkops_activity_failures_total',
+  /** gauge (per job): Unix time of the job's newest good savepoint as its record has it, 0 when it has none. */
+  lastSavepoint: 'flinkops_savepoint_last_success_timestamp_seconds',
+  /** gauge (per job): Unix time of the savepoint run that set the gauges above (the newest run's values win). */
+  lastSavepointRun: 'flinkops_savepoint_last_run_timestamp_seconds',
+  /** gauge (per job): savepoint disposals that failed and are retried by the next run. */
+  pendingDisposals: 'flinkops_savepoint_pending_disposals',
+  /** gauge (per job, scheduled runs): the longest gap the job's savepoint schedule leaves between two runs. */
+  savepointScheduleInterval: 'flinkops_savepoint_schedule_interval_seconds',
+  /** gauge {operation} (worker): flinkops workflows running now in the namespace, by FlinkopsOperation. */
+  operationsRunning: 'flinkops_operations_running',
+  /** gauge (worker): 1 while the worker polls with Temporal and the Kubernetes API usable (/readyz), else 0. */
+  workerReady: 'flinkops_worker_ready',
+  /** gauge {version, build_id} (worker): always 1; the labels say which build runs. */
+  buildInfo: 'flinkops_build_info',
 } as const;
 
 /** Histogram bucket boundaries (the SDK's defaults are milliseconds-sized). */

@@ -445,7 +445,7 @@ class Remediation {
   }
 
   private count(outcome: string): void {
-    recordRemediation({ outcome });
+    recordRemediation({ outcome, target: { cluster: this.clusterId } });
   }
 
   private async event(type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {

@@ -31,3 +31,43 @@ export function validateCron(expression: string): void {
     }
   });
 }
+
+/** The values a valid field allows (names as numbers, day-of-week 7 as 0). */
+function fieldValues(field: string, index: number): Set<number> {
+  const spec = FIELDS[index]!;
+  const values = new Set<number>();
+  const valueOf = (bound: string) => (/^\d+$/.test(bound) ? Number(bound) : spec.names!.indexOf(bound.toLowerCase()) + spec.min);
+  for (const part of field.split(',')) {
+    const [range, step] = part.split('/');
+    const [from, to] = range === '*' ? [spec.min, spec.max] : ((b) => [valueOf(b[0]!), valueOf(b[1] ?? (step ? String(spec.max) : b[0]!))])(range!.split('-'));
+    for (let v = from; v <= to; v += Number(step ?? 1)) values.add(index === 4 && v === 7 ? 0 : v);
+  }
+  return values;
+}
+
+/**
+ * The longest time between two consecutive runs of a valid cron expression (minute resolution, over eight weeks of a
+ * calendar in UTC; daylight-saving shifts are not counted). What a savepoint-age alert must allow at least.
+ */
+export function cronLongestGapMs(expression: string): number {
+  validateCron(expression);
+  const fields = expression.trim().split(/\s+/);
+  const [minutes, hours, days, months, weekdays] = fields.map(fieldValues) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  // As cron does: when both day fields are restricted, a day matches either.
+  const dayRestricted = fields[2] !== '*';
+  const weekdayRestricted = fields[4] !== '*';
+  const start = Date.UTC(2025, 0, 1);
+  let previous: number | undefined;
+  let longest = 0;
+  for (let t = start; t < start + 56 * 86_400_000; t += 60_000) {
+    const d = new Date(t);
+    if (!minutes.has(d.getUTCMinutes()) || !hours.has(d.getUTCHours()) || !months.has(d.getUTCMonth() + 1)) continue;
+    const dayOk = days.has(d.getUTCDate());
+    const weekdayOk = weekdays.has(d.getUTCDay());
+    if (!(dayRestricted && weekdayRestricted ? dayOk || weekdayOk : dayOk && weekdayOk)) continue;
+    if (previous !== undefined) longest = Math.max(longest, t - previous);
+    previous = t;
+  }
+  // Runs rarer than the window (a yearly cron): at least the window itself.
+  return longest === 0 ? 56 * 86_400_000 : longest;
+}

@@ -66,7 +66,7 @@ export class LegacySavepointRun {
     const decision = legacyPreflight(snapshot, request, policy.allowedSavepointPrefixes, new Date());
     if (decision.kind === 'fail') {
       this.step('done', `failed: ${decision.reason}`);
-      recordSavepointRun({ outcome: 'refused', trigger: request.trigger });
+      recordSavepointRun({ outcome: 'refused', trigger: request.trigger, target: { cluster: request.cluster, job: request.job } });
       throw ApplicationFailure.nonRetryable(`savepoint not taken: ${decision.reason}`, 'SavepointPreflightFailed');
     }
     if (decision.kind === 'skip') {
@@ -102,7 +102,7 @@ export class LegacySavepointRun {
     if (outcome.status !== 'completed') {
       const message = `savepoint of ${plan.jobName} failed: ${outcome.reason}; the job keeps running`;
       this.step('done', message);
-      recordSavepointRun({ outcome: 'failed', trigger: request.trigger, durationMs: Date.now() - startedAt });
+      recordSavepointRun({ outcome: 'failed', trigger: request.trigger, target: { cluster: request.cluster, job: request.job }, durationMs: Date.now() - startedAt });
       await this.note(identity, 'failed', message, 'Warning', 'SavepointFailed');
       throw ApplicationFailure.nonRetryable(message, 'SavepointFailed');
     }
@@ -111,7 +111,7 @@ export class LegacySavepointRun {
       identity,
       entry: { path: outcome.location, at: new Date().toISOString(), jobId: plan.jobId, trigger: request.trigger, workflowId: this.workflowId, durationMs },
     });
-    recordSavepointRun({ outcome: 'completed', trigger: request.trigger, durationMs, sizeBytes: entry.sizeBytes });
+    recordSavepointRun({ outcome: 'completed', trigger: request.trigger, target: { cluster: request.cluster, job: request.job }, durationMs, sizeBytes: entry.sizeBytes });
 
     this.step('retention', 'applying retention');
     const retention = decideRetention(record, request.retention, Date.now());
@@ -143,7 +143,7 @@ export class LegacySavepointRun {
   /** A skip is not a failure: the reason goes to the result (Temporal UI), the job's record and an event. */
   private async skip(reason: string, job?: Pick<LegacyPlan, 'cluster' | 'kind' | 'jobName' | 'jobId' | 'jobKey'>): Promise<SavepointResult> {
     this.step('done', `skipped: ${reason}`);
-    recordSavepointRun({ outcome: 'skipped', trigger: this.request.trigger });
+    recordSavepointRun({ outcome: 'skipped', trigger: this.request.trigger, target: { cluster: this.request.cluster, job: this.request.job } });
     if (job) await this.note(this.identity(job), 'skipped', reason, 'Normal', 'SavepointSkipped');
     return { outcome: 'skipped', message: `skipped: ${reason}`, disposed: [], disposalFailures: [], kept: [] };
   }

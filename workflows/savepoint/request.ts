@@ -45,6 +45,8 @@ export const SavepointRequestSchema = z.object({
   timeout: DurationSchema.default(600_000),
   /** Retention may dispose of savepoints the Flink Kubernetes Operator manages (off: the operator's own history does). */
   disposeOperatorSavepoints: z.boolean().default(false),
+  /** Scheduled runs: the longest gap the schedule leaves between two runs, for the savepoint-age alert (a metric). */
+  scheduleInterval: DurationSchema.refine((ms) => ms > 0, 'must be longer than 0').optional(),
 });
 export type SavepointRequestInput = z.input<typeof SavepointRequestSchema>;
 export type SavepointRequest = z.output<typeof SavepointRequestSchema>;

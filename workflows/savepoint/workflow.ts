@@ -4,8 +4,9 @@ import { failureMessage, polling, QUICK, withSummary } from '../activity-profile
 import { reportStep } from '../progress';
 import { jobKeyFor } from '../model/target';
 import type { TargetSnapshot } from '../model/snapshot';
-import { recordSavepointRun } from '../metrics';
-import { FLINK_JOB } from '../search-attributes';
+import { recordSavepointRun, recordSavepointState } from '../metrics';
+import { newestSavepointAt, type MetricTarget } from '../model/metric-labels';
+import { resolvedTargetAttributes } from '../canonical-target';
 import { getSavepointProgressQuery, type SavepointProgress, type SavepointResult } from './contract';
 import { decideRetention, decideSavepointPreflight, type SavepointPlan } from './decide';
 import { LegacySavepointRun } from './legacy-0-1';
@@ -35,26 +36,32 @@ export async function savepointWorkflow(input: SavepointRequestInput): Promise<S
 class SavepointRun {
   private readonly workflowId = workflowInfo().workflowId;
   private readonly progress: SavepointProgress = { step: 'preflight', message: 'starting', history: [] };
+  /** The job the run's metrics are about: as asked for until observed, then as flinkops keys it. */
+  private target: MetricTarget;
 
   constructor(private readonly request: SavepointRequest) {
     setHandler(getSavepointProgressQuery, () => this.progress);
+    this.target = { cluster: request.cluster, job: request.job };
   }
 
   async run(): Promise<SavepointResult> {
     const request = this.request;
     this.step('preflight', `observing ${request.cluster.namespace}/${request.cluster.name}`);
     const snapshot = await this.observe();
+    this.target = { cluster: snapshot.cluster, job: snapshot.job?.name ?? request.job };
+    // What the job's record says now; a completed run updates it below.
+    if (snapshot.job) this.recordState(newestSavepointAt(snapshot.record), snapshot.record?.pendingDisposals.length);
     const decision = decideSavepointPreflight(snapshot, request, snapshot.allowedSavepointPrefixes ?? [], new Date());
     if (decision.kind === 'fail') {
       this.step('done', `failed: ${decision.reason}`);
-      recordSavepointRun({ outcome: 'refused', trigger: request.trigger });
+      recordSavepointRun({ outcome: 'refused', trigger: request.trigger, target: this.target });
       throw ApplicationFailure.nonRetryable(`savepoint not taken: ${decision.reason}`, 'SavepointPreflightFailed');
     }
     if (decision.kind === 'skip') {
       const job = snapshot.job && snapshot.kind ? { cluster: snapshot.cluster, kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
       return this.skip(decision.reason, job);
     }
-    upsertSearchAttributes([{ key: FLINK_JOB, value: decision.plan.jobName }]);
+    upsertSearchAttributes(resolvedTargetAttributes(decision.plan.cluster, decision.plan.jobName));
     return this.take(decision.plan);
   }
 
@@ -67,7 +74,7 @@ class SavepointRun {
       if (isCancellation(error)) throw error;
       const message = `savepoint not taken: ${request.cluster.namespace}/${request.cluster.name} could not be observed: ${failureMessage(error)}`;
       this.step('done', message);
-      recordSavepointRun({ outcome: 'failed', trigger: request.trigger });
+      recordSavepointRun({ outcome: 'failed', trigger: request.trigger, target: this.target });
       throw ApplicationFailure.nonRetryable(message, 'TargetUnavailable');
     }
   }
@@ -89,13 +96,13 @@ class SavepointRun {
     if (taken.status !== 'completed') {
       const message = `savepoint of ${plan.jobName} failed: ${taken.reason}; the job keeps running`;
       this.step('done', message);
-      recordSavepointRun({ outcome: 'failed', trigger: request.trigger, durationMs: Date.now() - startedAt });
+      recordSavepointRun({ outcome: 'failed', trigger: request.trigger, target: this.target, durationMs: Date.now() - startedAt });
       await this.note(identity, 'failed', message, 'Warning', 'SavepointFailed');
       throw ApplicationFailure.nonRetryable(message, 'SavepointFailed');
     }
     const { entry, record } = taken;
     const durationMs = entry.durationMs ?? Date.now() - startedAt;
-    recordSavepointRun({ outcome: 'completed', trigger: request.trigger, durationMs, sizeBytes: entry.sizeBytes });
+    recordSavepointRun({ outcome: 'completed', trigger: request.trigger, target: this.target, durationMs, sizeBytes: entry.sizeBytes });
 
     this.step('retention', 'applying retention');
     const decided = decideRetention(record, request.retention, Date.now());
@@ -114,6 +121,7 @@ class SavepointRun {
       event: { cluster: request.cluster, action: 'Savepoint' },
     });
     const message = completedRunMessage(entry, durationMs, disposals, retention.keep.length);
+    this.recordState(newestSavepointAt(record) ?? entry.at, disposals.failed.length);
     this.step('done', message);
     return {
       outcome: 'completed',
@@ -125,10 +133,14 @@ class SavepointRun {
     };
   }
 
+  private recordState(lastGoodSavepointAt: string | undefined, pendingDisposals: number | undefined): void {
+    recordSavepointState({ target: this.target, lastGoodSavepointAt, pendingDisposals, scheduleIntervalMs: this.request.scheduleInterval });
+  }
+
   /** A skip is not a failure: the reason goes to the result (Temporal UI), the job's record and an event. */
   private async skip(reason: string, job?: Pick<SavepointPlan, 'cluster' | 'kind' | 'jobName' | 'jobId' | 'jobKey'>): Promise<SavepointResult> {
     this.step('done', `skipped: ${reason}`);
-    recordSavepointRun({ outcome: 'skipped', trigger: this.request.trigger });
+    recordSavepointRun({ outcome: 'skipped', trigger: this.request.trigger, target: this.target });
     if (job) await this.note(this.identity(job), 'skipped', reason, 'Normal', 'SavepointSkipped');
     return { outcome: 'skipped', message: `skipped: ${reason}`, disposed: [], disposalFailures: [], kept: [] };
   }

@@ -20,7 +20,7 @@ import { reportStep } from '../progress';
 import type { JobSnapshot } from '../model/snapshot';
 import { describeVersion, type VersionSpec } from '../model/target';
 import { recordUpgrade } from '../metrics';
-import { FLINK_JOB } from '../search-attributes';
+import { resolvedTargetAttributes } from '../canonical-target';
 import { decidePreflight, decideRestorePoint, type PreflightCheck, type RestoreDecision, type StopOutcome, type UpgradePlan } from './decide';
 import { withLegacyDefaults } from './legacy-snapshot';
 import { parseUpgradeRequest, type UpgradeRequest, type UpgradeRequestInput } from './request';
@@ -167,7 +167,7 @@ class Upgrade {
     this.progress.plan = plan;
     this.target = { cluster: plan.cluster, restUrl: request.restUrl };
     this.checkpointTimeoutMs = snapshot.job?.checkpointing?.timeoutMs;
-    upsertSearchAttributes([{ key: FLINK_JOB, value: plan.jobName }]);
+    upsertSearchAttributes(resolvedTargetAttributes(plan.cluster, plan.jobName));
     if (request.dryRun) {
       this.step('done', 'dry run: nothing changed');
       this.recordOutcome('dry-run');
@@ -513,7 +513,13 @@ class Upgrade {
     if (this.outcomeRecorded) return;
     this.outcomeRecorded = true;
     const downtimeMs = jobCameBack && this.stopStartedAt !== undefined && this.runningSince !== undefined ? this.runningSince - this.stopStartedAt : undefined;
-    recordUpgrade({ outcome, kind: this.plan?.kind, durationMs: Date.now() - this.progress.startedAt, downtimeMs });
+    recordUpgrade({
+      outcome,
+      kind: this.plan?.kind,
+      durationMs: Date.now() - this.progress.startedAt,
+      downtimeMs,
+      target: { cluster: this.plan?.cluster ?? this.request.cluster, job: this.plan?.jobName ?? this.request.job },
+    });
   }
 
   private refused(reason: string, checks: PreflightCheck[]): ApplicationFailure {
