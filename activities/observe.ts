@@ -17,6 +17,8 @@ export interface ObserveRequest {
   restUrl?: string;
   /** A jar the worker will need to read (the new version of a session job): checked against the jar policy. */
   jarPath?: string;
+  /** A jar URI of an image version (application FlinkDeployments): checked against the jar URI policy. */
+  jarUri?: string;
   /** For the kind's upgrade checks and the plan's wording. */
   mode?: 'savepoint' | 'last-state' | 'stateless';
   savepointDir?: string;
@@ -60,6 +62,16 @@ export function createObserveActivities(ctx: ActivityContext) {
           refusals.push({ field: error.field, problem: error.problem });
         });
       }
+      if (request.jarUri) {
+        const checked = target.checkJarUri
+          ? target.checkJarUri(request.jarUri)
+          : Promise.reject(new PolicyRefusal('--jar-uri', `${request.jarUri}: only an application FlinkDeployment takes a jar URI (${target.kind} ${target.id.namespace}/${target.id.name})`));
+        await checked.catch((error: unknown) => {
+          if (!(error instanceof PolicyRefusal)) throw error;
+          snapshot.jarProblem = error.problem;
+          refusals.push({ field: error.field, problem: error.problem });
+        });
+      }
       const { flink } = target;
       // However the user named it (release, Deployment, operator resource), records and locks are keyed by one name.
       snapshot.cluster = target.id;
@@ -88,7 +100,7 @@ export function createObserveActivities(ctx: ActivityContext) {
 
       const { records, invalid } = await jobRecords(ctx).list(target.id);
       if (invalid.length > 0) snapshot.recordProblem = invalid.map((i) => i.message).join('; ');
-      const found = chooseJob(jobs, records, request.job, target.singleJob);
+      const found = chooseJob(jobs, records, target.ownJobId ?? request.job, target.singleJob);
       if ('problem' in found) {
         snapshot.jobProblem = found.problem;
       } else {

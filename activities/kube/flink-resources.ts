@@ -146,10 +146,22 @@ export function reconciledGeneration(resource: FlinkResource): number | undefine
 export function operatorError(resource: FlinkResource): string | undefined {
   const error = resource.status?.error;
   if (!error) return undefined;
+  let summary: string;
+  let text = error;
   try {
-    const parsed = JSON.parse(error) as { type?: string; message?: string };
-    return [parsed.type?.split('.').pop(), parsed.message].filter(Boolean).join(': ').slice(0, 500);
+    const parsed = JSON.parse(error) as { type?: string; message?: string; throwableList?: { type?: string; message?: string }[] };
+    summary = [parsed.type?.split('.').pop(), firstLine(parsed.message ?? '')].filter(Boolean).join(': ');
+    text = [parsed.message, ...(parsed.throwableList ?? []).map((t) => `Caused by: ${t.type ?? ''}: ${t.message ?? ''}`)].join('\n');
   } catch {
-    return error.slice(0, 500);
+    summary = firstLine(error);
   }
+  // Flink's REST errors carry the remote stack trace as text: its last "Caused by" is what went wrong (a state that
+  // does not map, a class not found), which the outer "Could not execute application" does not say.
+  const rootCause = [...text.matchAll(/Caused by: ([^\n]+)/g)].pop()?.[1]?.trim();
+  const described = rootCause && !summary.includes(rootCause) ? `${summary}; root cause: ${rootCause}` : summary;
+  return described.slice(0, 800);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]?.trim() ?? '';
 }

@@ -44,10 +44,20 @@ export interface FlinkTarget {
   /** Whether the target runs one job only (no --job needed). */
   readonly singleJob: boolean;
   /**
+   * The job the target stands for, when the kind itself records it (a FlinkSessionJob's status): chosen over --job,
+   * which only picked the resource, and over the other jobs of the session cluster it runs on.
+   */
+  readonly ownJobId?: string;
+  /**
    * The new version's jar is one this target may use (the worker's jar policy): throws PolicyRefusal naming --jar.
    * Returns what the target will read or hand on.
    */
   checkJar(jar: string): Promise<string>;
+  /**
+   * A new jar URI inside the image's version (an application FlinkDeployment's spec.job.jarURI): allowed by the
+   * worker's policy, or PolicyRefusal naming --jar-uri. Kinds without one do not implement it (refused).
+   */
+  checkJarUri?(uri: string): Promise<string>;
   /** The kind's own preflight checks of an upgrade, from what was observed (pure; failed ones refuse). */
   upgradeChecks(facts: UpgradeFacts): { checks: PreflightCheck[]; warnings: string[] };
   /** The plan's deploy step, with {version} and {restore} placeholders. */

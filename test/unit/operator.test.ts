@@ -3,7 +3,8 @@ import type { FlinkResource } from '../../activities/kube/flink-resources';
 import { operatorError, reconciledGeneration } from '../../activities/kube/flink-resources';
 import { operatorUpgradeChecks } from '../../activities/targets/operator/preflight';
 import type { OperatorResource } from '../../activities/targets/operator/resolve';
-import { nonceOf } from '../../activities/targets/operator/target';
+import { nonceOf, OperatorTarget } from '../../activities/targets/operator/target';
+import type { TargetDeps, TargetEndpoint } from '../../activities/targets/seam';
 import type { ClusterHealthSnapshot } from '../../workflows/model/cluster-health';
 import { RemediationLimitsSchema } from '../../workflows/remediation/request';
 import { diagnose } from '../../workflows/remediation/diagnose';
@@ -58,6 +59,22 @@ describe('operator preflight', () => {
     expect(operatorError(resource({ status: { error: 'not json' } }))).toBe('not json');
   });
 
+  test("the operator's error names the root cause from Flink's remote stack trace, not only the outer failure", () => {
+    const remote = [
+      'org.apache.flink.runtime.rest.util.RestClientException: [org.apache.flink.runtime.rest.handler.RestHandlerException: Could not execute application.',
+      '\tat org.apache.flink.runtime.webmonitor.handlers.JarRunHandler.lambda$handleRequest$1(JarRunHandler.java:114)',
+      'Caused by: java.util.concurrent.CompletionException: org.apache.flink.util.FlinkRuntimeException: Could not execute application.',
+      '\tat java.base/java.util.concurrent.CompletableFuture.encodeThrowable(CompletableFuture.java:315)',
+      'Caused by: java.lang.IllegalStateException: Failed to rollback to checkpoint/savepoint file:/sp/savepoint-1. Cannot map checkpoint/savepoint state for operator 0da0 to the new program, because the operator is not available in the new program.',
+      '\t... 12 more',
+    ].join('\n');
+    const error = JSON.stringify({ type: 'org.apache.flink.kubernetes.operator.exception.ReconciliationException', message: `org.apache.flink.util.FlinkRuntimeException: ${remote}`, throwableList: [{ type: 'org.apache.flink.runtime.rest.util.RestClientException', message: remote }] });
+    const described = operatorError(resource({ status: { error } }));
+    expect(described).toMatch(/^ReconciliationException: org\.apache\.flink\.util\.FlinkRuntimeException: org\.apache\.flink\.runtime\.rest\.util\.RestClientException: .*Could not execute application\.; root cause: java\.lang\.IllegalStateException: Failed to rollback .*Cannot map checkpoint\/savepoint state for operator 0da0/);
+    expect(described).not.toMatch(/\n|JarRunHandler/);
+    expect(operatorError(resource({ status: { error: JSON.stringify({ type: 'a.b.Plain', message: 'one line' }) } }))).toBe('Plain: one line');
+  });
+
   test('a retried savepoint step sets the same nonce; different trigger ids give different nonces', () => {
     expect(nonceOf('0123456789abcdef0123456789abcdef')).toBe(0x0123456789ab);
     expect(nonceOf('0123456789abcdef0123456789abcdef')).toBe(nonceOf('0123456789abcdef0123456789abcdef'));
@@ -87,6 +104,27 @@ describe('jar URIs the operator fetches', () => {
 
   test('no allowed prefix: none', () => {
     expect(() => checkJarUri('file:///jars/v2.jar', [])).toThrow(/allows no jar URI/);
+  });
+
+  // The targets' checks reject (observe turns a rejected PolicyRefusal into a refusal naming the field).
+  const target = (kind: OperatorResource['kind']) =>
+    new OperatorTarget(
+      { settings: { jars: { allowedUris: ['https://artifacts.example.com/flink/'] } } } as unknown as TargetDeps,
+      { ...found(resource()), kind },
+      { restUrl: 'http://session-rest:8081', flink: {} as TargetEndpoint['flink'] },
+    );
+
+  test('a FlinkSessionJob takes --jar as its jar URI, and refuses --jar-uri', async () => {
+    await expect(target('operator-session-job').checkJar('https://artifacts.example.com/flink/v2.jar')).resolves.toBe('https://artifacts.example.com/flink/v2.jar');
+    await expect(target('operator-session-job').checkJar('https://evil.example.com/v2.jar')).rejects.toMatchObject({ field: '--jar', problem: expect.stringMatching(/outside the allowed jar URIs/) as unknown });
+    await expect(target('operator-session-job').checkJarUri('https://artifacts.example.com/flink/v2.jar')).rejects.toMatchObject({ field: '--jar-uri' });
+  });
+
+  test('an application FlinkDeployment takes --jar-uri: in the image (local://) or allowed; --jar is refused', async () => {
+    await expect(target('operator-deployment').checkJarUri('local:///opt/flink/usrlib/job.jar')).resolves.toBe('local:///opt/flink/usrlib/job.jar');
+    await expect(target('operator-deployment').checkJarUri('https://artifacts.example.com/flink/job.jar')).resolves.toBe('https://artifacts.example.com/flink/job.jar');
+    await expect(target('operator-deployment').checkJarUri('http://169.254.169.254/job.jar')).rejects.toMatchObject({ field: '--jar-uri', problem: expect.stringMatching(/outside the allowed jar URIs/) as unknown });
+    await expect(target('operator-deployment').checkJar('/jars/job.jar')).rejects.toMatchObject({ field: '--jar' });
   });
 });
 

@@ -83,6 +83,8 @@ describe('preflight', () => {
   test.each<[string, TargetSnapshot, UpgradeRequest, RegExp]>([
     ['unknown cluster', sessionSnapshot({ problem: 'no JobManager Deployment "nope" in namespace flink', kind: undefined, jobManager: undefined }), request(), /no JobManager Deployment "nope"/],
     ['unknown job', sessionSnapshot({ job: undefined, jobProblem: 'no running job named "counter" on the cluster' }), request(), /no running job named "counter"/],
+    // A jar without --job is a valid request (a FlinkSessionJob is one job); a session cluster asks for the job.
+    ['session cluster without --job', sessionSnapshot({ job: undefined, jobProblem: 'name the job with --job (a job id or name): a session cluster runs several' }), request({ job: undefined }), /name the job with --job/],
     ['job not running', sessionSnapshot({ job: job({ state: 'RESTARTING' }) }), request(), /is RESTARTING, not RUNNING/],
     ['another operation', sessionSnapshot({ lockHolder: { workflowId: 'flinkops-savepoint-x', operation: 'savepoint', since: '2026-11-21T10:00:00Z' } }), request(), /another flinkops operation holds .* savepoint flinkops-savepoint-x/],
     ['no rollback version', sessionSnapshot({ currentVersion: undefined }), request(), /has no record of how job counter was deployed.*--from-jar/],
@@ -177,7 +179,6 @@ describe('request validation', () => {
     [{ cluster: { namespace: 'Flink', name: 'x' }, to: { kind: 'image', image: 'a:b' } }, /cluster\.namespace: must be a Kubernetes namespace name/],
     [{ cluster: { namespace: 'flink', name: 'x' }, to: { kind: 'image', image: 'Fixture Job:v2' } }, /to\.image: must be an image reference/],
     [{ cluster: { namespace: 'flink', name: 'x' }, to: { kind: 'jar', jar: 'relative.jar' } }, /to\.jar: must be an absolute path on the worker/],
-    [{ cluster: { namespace: 'flink', name: 'x' }, to: { kind: 'jar', jar: '/a.jar' } }, /job: is required to upgrade a job on a session cluster/],
     [{ cluster: { namespace: 'flink', name: 'x' }, to: { kind: 'image', image: 'a:b' }, stabilityWindow: '5 parsecs' }, /stabilityWindow: invalid duration "5 parsecs"/],
     [{ cluster: { namespace: 'flink', name: 'x' }, to: { kind: 'image', image: 'a:b' }, restUrl: 'ftp://x' }, /restUrl: must be an http\(s\) URL/],
   ])('%j is rejected', (input, problem) => {

@@ -39,9 +39,6 @@ export const UpgradeRequestSchema = z
     if (request.from && request.from.kind !== request.to.kind) {
       ctx.addIssue({ code: 'custom', path: ['from'], message: `must be the same kind of version as "to" (${request.to.kind})` });
     }
-    if (request.to.kind === 'jar' && !request.job) {
-      ctx.addIssue({ code: 'custom', path: ['job'], message: 'is required to upgrade a job on a session cluster (a job id or name)' });
-    }
     if (request.mode === 'stateless' && request.allowNonRestoredState) {
       ctx.addIssue({ code: 'custom', path: ['allowNonRestoredState'], message: 'has no meaning in stateless mode' });
     }

@@ -156,6 +156,8 @@ class Upgrade {
         job: request.job,
         restUrl: request.restUrl,
         jarPath: request.to.kind === 'jar' ? request.to.jar : undefined,
+        // Absent unless given (--jar-uri), so the activity's input is what earlier histories recorded.
+        jarUri: request.to.kind === 'image' ? request.to.jarUri : undefined,
         mode: request.mode,
         savepointDir: request.savepointDir,
         deployTimeoutMs: request.timeouts.deploy,

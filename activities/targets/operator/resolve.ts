@@ -1,7 +1,8 @@
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { ClusterRef } from '../../../workflows/model/target';
 import type { KubeClients } from '../../kube/clients';
-import { listFlinkResources, readFlinkResource, type FlinkResource } from '../../kube/flink-resources';
+import { listFlinkResources, readFlinkResource, type FlinkPlural, type FlinkResource } from '../../kube/flink-resources';
+import { pendingRecreation } from './recreation';
 
 /** A resource of the Flink Kubernetes Operator that flinkops operates, with the cluster it runs on. */
 export interface OperatorResource {
@@ -28,10 +29,10 @@ export async function resolveOperatorResource(kube: KubeClients, ref: ClusterRef
   if (jobManager && !owner) return undefined;
   const name = owner?.name ?? ref.name;
   if (!owner) {
-    const sessionJob = await readFlinkResource(kube, 'flinksessionjobs', ref.namespace, name);
+    const sessionJob = await readOrPending(kube, 'flinksessionjobs', ref.namespace, name);
     if (sessionJob) return sessionJobTarget(kube, ref, sessionJob);
   }
-  const deployment = await readFlinkResource(kube, 'flinkdeployments', ref.namespace, name);
+  const deployment = await readOrPending(kube, 'flinkdeployments', ref.namespace, name);
   if (!deployment) return undefined;
   if (deployment.spec.job) return { kind: 'operator-deployment', ref, id: { namespace: ref.namespace, name }, resource: deployment, deployment, restService: await restServiceOf(kube, deployment) };
   const jobs = (await listFlinkResources(kube, 'flinksessionjobs', ref.namespace)).filter((j) => j.spec.deploymentName === name);
@@ -48,6 +49,11 @@ async function sessionJobTarget(kube: KubeClients, ref: ClusterRef, sessionJob: 
   const deployment = deploymentName ? await readFlinkResource(kube, 'flinkdeployments', ref.namespace, deploymentName) : undefined;
   if (!deployment) return { problem: `FlinkSessionJob ${ref.namespace}/${sessionJob.metadata.name} names the session FlinkDeployment "${deploymentName ?? ''}", which does not exist` };
   return { kind: 'operator-session-job', ref, id: { namespace: ref.namespace, name: sessionJob.metadata.name }, resource: sessionJob, deployment, restService: await restServiceOf(kube, deployment) };
+}
+
+/** The resource, or the one a recreation deleted and has yet to create (its worker died in between). */
+async function readOrPending(kube: KubeClients, plural: FlinkPlural, namespace: string, name: string): Promise<FlinkResource | undefined> {
+  return (await readFlinkResource(kube, plural, namespace, name)) ?? (await pendingRecreation(kube, plural, namespace, name))?.resource;
 }
 
 /** The operator's REST Service of a FlinkDeployment: <name>-rest. */

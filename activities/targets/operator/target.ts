@@ -1,7 +1,6 @@
 import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { formatDuration } from '../../../workflows/model/durations';
-import { sameLocation } from '../../../workflows/model/locations';
 import type { JobSnapshot } from '../../../workflows/model/snapshot';
 import { describeVersion, type VersionSpec } from '../../../workflows/model/target';
 import type { StopOutcome } from '../../../workflows/upgrade/decide';
@@ -9,7 +8,6 @@ import { snapshotJob } from '../../flink/job-snapshot';
 import { heartbeat } from '../../heartbeat';
 import { checkJarUri, PolicyRefusal } from '../../policy';
 import {
-  createFlinkResource,
   deleteFlinkResource,
   operatorError as operatorErrorOf,
   patchFlinkResource,
@@ -21,10 +19,13 @@ import {
 import type { DeployRequest, FlinkTarget, PreparedVersion, RetireOutcome, SavepointOperation, TargetDeps, TargetEndpoint, UpgradeFacts } from '../seam';
 import { operatorUpgradeChecks } from './preflight';
 import type { OperatorResource } from './resolve';
+import { completeRecreation, pendingRecreation, recordRecreationIntent } from './recreation';
 import { recordStateSnapshot } from './state-snapshots';
 
 /** Annotation carrying the id of the deployment step that last changed the resource: a retried step finds its own change. */
 export const DEPLOYMENT_STEP_ANNOTATION = 'flinkops.dev/deployment-step';
+/** Annotation carrying the job id the step replaced: a retried step still knows which job is the old one. */
+export const REPLACED_JOB_ANNOTATION = 'flinkops.dev/replaced-job';
 const POLL_MS = 1_000;
 const CLOCK_SKEW_MS = 60_000;
 
@@ -33,8 +34,8 @@ const CLOCK_SKEW_MS = 60_000;
  * stops or submits its job through REST: every step is a declarative change of the resource's spec, and the
  * operator's own status says when it is done.
  * - stop with savepoint: `job.state: suspended`, `upgradeMode: savepoint`; the savepoint is the one the operator took;
- * - deploy: the new version with `job.state: running`; the operator restores from its last savepoint, which must be
- *   the restore point asked for, or the resource is recreated with `initialSavepointPath` set to it;
+ * - deploy: the resource recreated with the new version, `job.state: running` and `initialSavepointPath` set to the
+ *   restore point (see deploy() for why not a spec change);
  * - retire: `job.state: suspended`, `upgradeMode: stateless` (no new savepoint of the version that goes);
  * - savepoint: `job.savepointTriggerNonce`, derived from the workflow's trigger id (a retry sets the same nonce).
  * Flink's REST API is only read (verification).
@@ -68,8 +69,17 @@ export class OperatorTarget implements FlinkTarget {
     return this.found.ref;
   }
 
+  get ownJobId(): string | undefined {
+    return this.found.resource.status?.jobStatus?.jobId ?? undefined;
+  }
+
+  /** The JobManager as the FlinkDeployment describes it (the operator names its Deployment after the resource). */
   deployments() {
-    return { taskManagers: [] };
+    const spec = this.found.deployment.spec as { image?: string; jobManager?: { replicas?: number } };
+    return {
+      jobManager: { deployment: this.found.deployment.metadata.name, container: 'flink-main-container', image: spec.image ?? '', args: [], replicas: spec.jobManager?.replicas ?? 1, strategy: 'operator' },
+      taskManagers: [],
+    };
   }
 
   currentVersion(): VersionSpec | undefined {
@@ -82,9 +92,18 @@ export class OperatorTarget implements FlinkTarget {
     return spec.image ? { kind: 'image', image: spec.image, args: job.args, entryClass: job.entryClass, jarUri: job.jarURI, flinkVersion: spec.flinkVersion } : undefined;
   }
 
-  checkJar(jar: string): Promise<string> {
-    if (this.kind !== 'operator-session-job') return Promise.reject(new PolicyRefusal('--jar', `${jar}: an application FlinkDeployment is upgraded with --image (and --jar-uri), not --jar`));
-    return Promise.resolve(checkJarUri(jar, this.deps.settings.jars.allowedUris));
+  // eslint-disable-next-line @typescript-eslint/require-await -- a refusal must reject, not throw synchronously
+  async checkJar(jar: string): Promise<string> {
+    if (this.kind !== 'operator-session-job') throw new PolicyRefusal('--jar', `${jar}: an application FlinkDeployment is upgraded with --image (and --jar-uri), not --jar`);
+    return checkJarUri(jar, this.deps.settings.jars.allowedUris);
+  }
+
+  /** A jar in the image (`local://`) comes with the image; any other URI must be an allowed one. */
+  // eslint-disable-next-line @typescript-eslint/require-await -- a refusal must reject, not throw synchronously
+  async checkJarUri(uri: string): Promise<string> {
+    if (this.kind !== 'operator-deployment') throw new PolicyRefusal('--jar-uri', `${uri}: a FlinkSessionJob takes its jar URI with --jar`);
+    if (/^local:\/\/\//.test(uri)) return uri;
+    return checkJarUri(uri, this.deps.settings.jars.allowedUris, '--jar-uri');
   }
 
   lockScope() {
@@ -168,8 +187,10 @@ export class OperatorTarget implements FlinkTarget {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const now = await this.read();
-      const running = await this.jobRunning(jobId);
-      if (now.status?.lifecycleState === 'SUSPENDED' && !running) return { gone: true, detail: `the operator suspended ${this.describe()}; job ${jobId} is not running` };
+      // The operator names the job it submitted; flinkops' id is the one the workflow planned.
+      const ids = [...new Set([jobId, now.status?.jobStatus?.jobId ?? undefined].filter((id): id is string => !!id))];
+      const running = (await Promise.all(ids.map((id) => this.jobRunning(id)))).some(Boolean);
+      if (!running && suspensionSettled(now)) return { gone: true, detail: `the operator suspended ${this.describe()} (${now.status?.lifecycleState}); job ${ids.join(', ')} is not running` };
       if (Date.now() > deadline) {
         return { gone: false, detail: `${this.describe()} is ${now.status?.lifecycleState ?? '?'} after ${formatDuration(timeoutMs)}; job ${jobId} is ${running ? 'still running' : 'not running'}${this.operatorError(now) ? ` (${this.operatorError(now)})` : ''}` };
       }
@@ -186,16 +207,19 @@ export class OperatorTarget implements FlinkTarget {
   async discard(): Promise<void> {}
 
   /**
-   * The version, running, restored from the requested point: a spec change when the operator's last savepoint is that
-   * point (after flinkops' stop, it is), otherwise the resource is recreated with `initialSavepointPath`. Resolves
-   * with the job id the operator gave the new job, once it submitted it.
+   * The version, running, restored from exactly the requested point: the resource is recreated with the new spec and
+   * `initialSavepointPath` set to it. A spec change alone would resume from the operator's `lastSavepoint`, which the
+   * operator (1.7.0, seen on the local stack) replaces with the suspended job's latest *checkpoint* once it observes
+   * the job FINISHED, between flinkops' stop and its deploy; that checkpoint is older than the savepoint and usually
+   * already disposed of. Without a restore point (stateless) the spec change is enough. Resolves with the job id the
+   * operator gave the new job, once it submitted it.
    */
   async deploy(request: DeployRequest): Promise<{ jobId: string }> {
     let resource = await this.read();
-    const previousJobId = resource.status?.jobStatus?.jobId ?? undefined;
-    if (resource.metadata.annotations?.[DEPLOYMENT_STEP_ANNOTATION] !== request.jobId) {
+    const appliedBefore = resource.metadata.annotations?.[DEPLOYMENT_STEP_ANNOTATION] === request.jobId;
+    const previousJobId = (appliedBefore ? resource.metadata.annotations?.[REPLACED_JOB_ANNOTATION] : resource.status?.jobStatus?.jobId) || undefined;
+    if (!appliedBefore) {
       const restore = request.restore.path;
-      const last = resource.status?.jobStatus?.savepointInfo?.lastSavepoint?.location;
       const job = {
         ...this.jobFields(request.version),
         state: 'running',
@@ -203,12 +227,12 @@ export class OperatorTarget implements FlinkTarget {
         allowNonRestoredState: request.restore.allowNonRestoredState || null,
       };
       const specChange = { ...this.specFields(request.version), job };
-      const annotations = { [DEPLOYMENT_STEP_ANNOTATION]: request.jobId };
-      if (!restore || (last && sameLocation(last, restore))) {
+      const annotations = { [DEPLOYMENT_STEP_ANNOTATION]: request.jobId, [REPLACED_JOB_ANNOTATION]: previousJobId ?? '' };
+      if (!restore) {
         resource = await this.patch({ metadata: { annotations }, spec: specChange });
       } else {
         request.heartbeat(`recreating ${this.describe()} from ${restore}`);
-        resource = await this.recreate(resource, { ...specChange, job: { ...job, initialSavepointPath: restore } }, annotations);
+        resource = await this.recreate(resource, { ...specChange, job: { ...job, initialSavepointPath: restore } }, annotations, request.jobId);
       }
       if (restore) await recordStateSnapshot(this.deps.kube, this.found, restore, 'restore');
     }
@@ -248,9 +272,19 @@ export class OperatorTarget implements FlinkTarget {
     return { image: version.image, ...(version.flinkVersion ? { flinkVersion: version.flinkVersion } : {}) };
   }
 
-  /** Deletes the resource and creates it again with the same metadata and the changed spec. */
-  private async recreate(resource: FlinkResource, specChange: Record<string, unknown>, annotations: Record<string, string>): Promise<FlinkResource> {
+  /**
+   * Deletes the resource and creates it again with the same metadata and the changed spec; the intent is written down
+   * first, so a worker that dies in between leaves a resource the next read creates (recreation.ts).
+   */
+  private async recreate(resource: FlinkResource, specChange: Record<string, unknown>, annotations: Record<string, string>, step: string): Promise<FlinkResource> {
     const { namespace, name } = resource.metadata;
+    const spec = { ...resource.spec, ...specChange, job: { ...(resource.spec.job ?? {}), ...(specChange.job as object) } };
+    const intent = await recordRecreationIntent(
+      this.deps.kube,
+      this.plural,
+      { apiVersion: resource.apiVersion, kind: resource.kind, metadata: { name, namespace, labels: resource.metadata.labels, annotations: { ...(resource.metadata.annotations ?? {}), ...annotations } }, spec },
+      step,
+    );
     await deleteFlinkResource(this.deps.kube, this.plural, namespace, name);
     const deadline = Date.now() + 120_000;
     while (await readFlinkResource(this.deps.kube, this.plural, namespace, name)) {
@@ -258,13 +292,7 @@ export class OperatorTarget implements FlinkTarget {
       heartbeat(`waiting for the operator to delete ${this.describe()}`);
       await sleep(POLL_MS);
     }
-    const spec = { ...resource.spec, ...specChange, job: { ...(resource.spec.job ?? {}), ...(specChange.job as object) } };
-    await createFlinkResource(this.deps.kube, this.plural, namespace, {
-      apiVersion: resource.apiVersion,
-      kind: resource.kind,
-      metadata: { name, namespace, labels: resource.metadata.labels, annotations: { ...(resource.metadata.annotations ?? {}), ...annotations } },
-      spec,
-    });
+    await completeRecreation(this.deps.kube, this.plural, intent);
     return this.read();
   }
 
@@ -296,10 +324,18 @@ export class OperatorTarget implements FlinkTarget {
     }
   }
 
+  /** The resource now; one a recreation deleted and did not create yet (its worker died) is created first. */
   private async read(): Promise<FlinkResource> {
-    const resource = await readFlinkResource(this.deps.kube, this.plural, this.id.namespace, this.id.name);
-    if (!resource) throw ApplicationFailure.nonRetryable(`${this.describe()} does not exist any more`, 'KubernetesNotFound');
-    return resource;
+    const { namespace, name } = this.id;
+    const resource = await readFlinkResource(this.deps.kube, this.plural, namespace, name);
+    if (resource) return resource;
+    const pending = await pendingRecreation(this.deps.kube, this.plural, namespace, name);
+    if (pending) {
+      await completeRecreation(this.deps.kube, this.plural, pending);
+      const created = await readFlinkResource(this.deps.kube, this.plural, namespace, name);
+      if (created) return created;
+    }
+    throw ApplicationFailure.nonRetryable(`${this.describe()} does not exist any more`, 'KubernetesNotFound');
   }
 
   private patch(body: object): Promise<FlinkResource> {
@@ -315,6 +351,17 @@ export class OperatorTarget implements FlinkTarget {
   }
 }
 
+
+/**
+ * Whether a resource whose spec says suspended will not run its job again: the operator reports it SUSPENDED, or its
+ * first deployment failed (a resource recreated for a restore Flink refused) and it has no reconciled spec at all —
+ * then the operator leaves it FAILED ("nothing to do", seen with 1.7.0) and does not try again while it is suspended.
+ */
+export function suspensionSettled(resource: FlinkResource): boolean {
+  if (resource.spec.job?.state !== 'suspended') return false;
+  const lifecycle = resource.status?.lifecycleState;
+  return lifecycle === 'SUSPENDED' || (lifecycle === 'FAILED' && reconciledGenerationOf(resource) === undefined);
+}
 
 /** The operator's savepoint trigger nonce for a workflow's trigger id: a number a retried step sets again. */
 export function nonceOf(triggerId: string): number {
