@@ -1,6 +1,8 @@
 // Unit tests run in parallel and need nothing but Node. Workflow tests run workflows against stub activities, each
-// file on its own time-skipping test server. End-to-end tests share one local stack (Temporal dev server, Flink
-// session cluster, Kubernetes control plane) that globalSetup starts and globalTeardown stops, so they run in band.
+// file on its own time-skipping test server. End-to-end tests share one local stack (Temporal dev server, Kubernetes
+// control plane, ZooKeeper) that globalSetup starts and globalTeardown stops; each file works in a namespace and on a
+// task queue of its own, so files run in parallel (scripts/test.sh: FLINKOPS_E2E_WORKERS, default 3). Most of an
+// end-to-end test's time is waiting on Flink, Kubernetes and Temporal, not CPU.
 const swc = [
   '@swc/jest',
   { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' }, sourceMaps: 'inline' },
@@ -17,6 +19,7 @@ const shared = {
 };
 
 module.exports = {
+  reporters: ['default', '<rootDir>/test/support/slowest-tests-reporter.js'],
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     // Workflow tests with stub activities on Temporal's time-skipping test server (test/support/time-skipping.ts),

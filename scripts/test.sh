@@ -16,5 +16,11 @@ fi
 started=$SECONDS
 npm run --silent typecheck
 npm run --silent lint
-npx jest --runInBand "$@"
+if [[ $# -gt 0 ]]; then
+  npx jest "$@"
+else
+  npx jest --selectProjects unit workflow
+  # End-to-end files in parallel against the one local stack (see jest.config.js).
+  npx jest --selectProjects e2e --maxWorkers="${FLINKOPS_E2E_WORKERS:-3}"
+fi
 echo "test: checks and tests took $((SECONDS - started))s"

@@ -64,7 +64,7 @@ test('two JobManagers with ZooKeeper HA: doctor shows the leader and the standby
   expect(leader).not.toBe(standby);
   // Nothing written: neither to Kubernetes (the API server's audit log) nor to ZooKeeper (its audit log: every write
   // in the window came from a JobManager's own session).
-  expect(kubeWrites(h.stack.state.kube.auditLog, doctorStarted, doctorEnded)).toEqual([]);
+  expect(kubeWrites(h.stack.state.kube.auditLog, doctorStarted, doctorEnded, h.namespace)).toEqual([]);
   const jobManagers = new Set([...jobManagersBefore, ...(await jobManagerSessions(h.stack.state.zookeeper.quorum, path))]);
   expect(zooKeeperWrites(zkAudit(), doctorStarted, doctorEnded).filter((w) => !jobManagers.has(w.session))).toEqual([]);
 
@@ -85,7 +85,7 @@ test('two JobManagers with ZooKeeper HA: doctor shows the leader and the standby
   expect(final.findings.find((f) => f.code === 'zk-leader-elected')?.reason).toMatch(new RegExp(`^ZooKeeper HA leader ${standby} at `));
   // Nothing destructive: flinkops only took its lock and emitted events, and wrote nothing to ZooKeeper.
   const ended = new Date();
-  expect(kubeWrites(h.stack.state.kube.auditLog, started, ended).filter((w) => w.resource !== 'leases' && w.resource !== 'events')).toEqual([]);
+  expect(kubeWrites(h.stack.state.kube.auditLog, started, ended, h.namespace).filter((w) => w.resource !== 'leases' && w.resource !== 'events')).toEqual([]);
   const sessions = new Set([...jobManagers, ...(await jobManagerSessions(h.stack.state.zookeeper.quorum, path))]);
   expect(zooKeeperWrites(zkAudit(), started, ended).filter((w) => !sessions.has(w.session))).toEqual([]);
   expect((await flink.listJobs()).filter((j) => j.name === 'counter-zk' && j.state === 'RUNNING').map((j) => j.jid)).toEqual([job.jobId]);
@@ -136,7 +136,7 @@ test('two clusters left on the default cluster id under one root: doctor names t
   expect(remediate.stderr).toContain(`needs a human: beta-jobmanager and alpha-jobmanager in ${h.namespace} use the same ZooKeeper path ${path}`);
   expect(remediate.stderr).toContain(forBeta);
   // Refused: no pod, Deployment or ConfigMap of either cluster touched (only flinkops' own memory and an event), no lock taken.
-  const writes = kubeWrites(h.stack.state.kube.auditLog, started, new Date());
+  const writes = kubeWrites(h.stack.state.kube.auditLog, started, new Date(), h.namespace);
   expect(writes.filter((w) => !(w.resource === 'events' || (w.resource === 'configmaps' && w.name?.startsWith('flinkops-remediation-'))))).toEqual([]);
   expect(writes.length).toBeGreaterThan(0);
   await deleteZooKeeperCluster(h, 'alpha');
@@ -174,7 +174,7 @@ test('ZooKeeper stopped: doctor reports the lost quorum and its consequence, rem
   const remediate = await h.cli(['remediate', `${h.namespace}/zk`, '--ha-recovery-timeout', '10s', '--jobmanager-timeout', '10s']);
   expect(remediate.code).toBe(1);
   expect(remediate.stderr).toMatch(/needs a human: ZooKeeper \S+ gives no session .* flinkops takes no action/);
-  expect(kubeWrites(h.stack.state.kube.auditLog, started, new Date()).filter((w) => w.resource === 'pods' || w.resource === 'deployments' || w.resource === 'leases')).toEqual([]);
+  expect(kubeWrites(h.stack.state.kube.auditLog, started, new Date(), h.namespace).filter((w) => w.resource === 'pods' || w.resource === 'deployments' || w.resource === 'leases')).toEqual([]);
   const podsAfter = (await h.kube.core.listNamespacedPod({ namespace: h.namespace, labelSelector: jobManagerSelector('zk') })).items.map((p) => p.metadata!.uid);
   expect(podsAfter.sort()).toEqual(podsBefore.sort());
   console.log(`ZooKeeper stopped: doctor answered in ${doctorMs} ms (CLI, workflow and observation included)`);

@@ -18,6 +18,7 @@ import { applyObjects, renderManifest } from '../stack/kube/manifests';
 import { temporalCliPath } from '../stack/temporal';
 import { recordHistory } from '../support/histories';
 import { waitFor } from '../stack/wait';
+import { kubeWrites } from '../support/audit-log';
 import { OperationHarness } from '../support/upgrade-harness';
 
 // JobManager failover remediation against the real stack: Bitnami-shaped clusters on the local Kubernetes, the CLI,
@@ -49,25 +50,8 @@ afterAll(async () => {
 
 const jobManagerSelector = (name: string) => `app.kubernetes.io/instance=${name},app.kubernetes.io/component=jobmanager`;
 
-interface AuditWrite {
-  verb: string;
-  resource: string;
-  name?: string;
-  namespace?: string;
-}
-
-/** Writes (create/update/patch/delete) the worker's identity made in a time window, from the API server's audit log. */
-function auditWrites(since: Date, until: Date): AuditWrite[] {
-  const lines = readFileSync(h.stack.state.kube.auditLog, 'utf8').split('\n').filter(Boolean);
-  return lines
-    .map((line) => JSON.parse(line) as { stage: string; verb: string; user?: { username?: string }; requestReceivedTimestamp: string; objectRef?: { resource?: string; name?: string; namespace?: string } })
-    .filter((e) => e.stage === 'ResponseComplete' && e.user?.username === 'flinkops-admin' && ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(e.verb))
-    .filter((e) => {
-      const at = Date.parse(e.requestReceivedTimestamp);
-      return at >= since.getTime() && at <= until.getTime();
-    })
-    .map((e) => ({ verb: e.verb, resource: e.objectRef?.resource ?? '', name: e.objectRef?.name, namespace: e.objectRef?.namespace }));
-}
+/** Writes the worker's identity made in this file's namespace in a time window (the API server's audit log). */
+const auditWrites = (since: Date, until: Date) => kubeWrites(h.stack.state.kube.auditLog, since, until, h.namespace);
 
 async function jobManagerPods(name: string) {
   return (await h.kube.core.listNamespacedPod({ namespace: h.namespace, labelSelector: jobManagerSelector(name) })).items.filter((p) => !p.metadata?.deletionTimestamp);

@@ -6,6 +6,7 @@ import type { JobRecord } from '../../workflows/model/record';
 import { fixtureJar } from '../stack/fixtures';
 import { runCli, startWorker } from '../stack/processes';
 import { OperationHarness } from '../support/upgrade-harness';
+import { kubeWrites } from '../support/audit-log';
 
 // A hostile CLI user against a real worker: every input the worker acts on is bounded. Each refusal exits 2 and names
 // the field, and nothing changes anywhere: no write in the API server's audit log, no file, no Flink job.
@@ -36,15 +37,9 @@ afterAll(async () => {
   await new Promise((resolve) => headerSink.close(resolve));
 });
 
-/** Writes the worker's identity made since `since` (admin kubeconfig: user flinkops-admin). */
+/** Writes the worker's identity made in this file's namespace since `since` (the API server's audit log). */
 function auditWrites(since: number): string[] {
-  return readFileSync(h.stack.state.kube.auditLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as { stage: string; verb: string; user?: { username?: string }; requestReceivedTimestamp: string; objectRef?: { resource?: string; name?: string; namespace?: string } })
-    .filter((e) => e.stage === 'ResponseComplete' && e.user?.username === 'flinkops-admin' && e.objectRef?.namespace === h.namespace && ['create', 'update', 'patch', 'delete'].includes(e.verb))
-    .filter((e) => Date.parse(e.requestReceivedTimestamp) >= since)
-    .map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`);
+  return kubeWrites(h.stack.state.kube.auditLog, new Date(since), new Date(8.64e15), h.namespace).map((w) => `${w.verb} ${w.resource}/${w.name}`);
 }
 
 const hostileInputs: { name: string; args: () => string[]; field: RegExp }[] = [

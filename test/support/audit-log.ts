@@ -9,12 +9,17 @@ export interface KubeWrite {
   namespace?: string;
 }
 
-/** Writes (create/update/patch/delete) made as `username` (the worker: flinkops-admin) in a time window. */
-export function kubeWrites(auditLog: string, since: Date, until: Date, username = 'flinkops-admin'): KubeWrite[] {
+/**
+ * Writes (create/update/patch/delete) made as `username` (the worker: flinkops-admin) in a time window, in `namespace`:
+ * test files run in parallel, each in a namespace of its own, with workers sharing that identity (flinkops writes no
+ * cluster-scoped object; the tests' own namespaces and CRDs are).
+ */
+export function kubeWrites(auditLog: string, since: Date, until: Date, namespace: string, username = 'flinkops-admin'): KubeWrite[] {
   const lines = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean);
   return lines
     .map((line) => JSON.parse(line) as { stage: string; verb: string; user?: { username?: string }; requestReceivedTimestamp: string; objectRef?: { resource?: string; name?: string; namespace?: string } })
     .filter((e) => e.stage === 'ResponseComplete' && e.user?.username === username && ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(e.verb))
+    .filter((e) => e.objectRef?.namespace === namespace)
     .filter((e) => {
       const at = Date.parse(e.requestReceivedTimestamp);
       return at >= since.getTime() && at <= until.getTime();
