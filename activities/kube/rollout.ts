@@ -1,5 +1,5 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { KubeClients } from '../../kube/clients';
+import type { KubeClients } from './clients';
 
 /** Container waiting reasons that mean a rollout will not make progress on its own. */
 const STUCK_REASONS = ['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'InvalidImageName', 'RunContainerError'];
