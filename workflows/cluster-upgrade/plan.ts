@@ -2,7 +2,7 @@ import { formatDuration } from '../model/durations';
 import type { ClusterJob, ClusterSnapshot, ClusterSpec } from '../model/cluster-snapshot';
 import type { LockScopeRef } from '../model/locks';
 import { checkLocation, effectiveSavepointPrefixes } from '../model/locations';
-import { describeVersionInFull, fnv1a, jobKeyFor, type ClusterRef, type JarVersion } from '../model/target';
+import { describeVersionInFull, fnv1a, jobKeyFor, type ClusterRef, type JarVersion, type TargetKind } from '../model/target';
 import type { PreflightCheck } from '../upgrade/decide';
 import { flinkVersionOfImage, highAvailabilityOf, majorVersion, newClusterId, sameOptions, translateConfig, type ConfigChange } from './config';
 import type { ClusterUpgradeRequest, FailurePolicy } from './request';
@@ -38,6 +38,8 @@ export interface DroppedJob {
 
 export interface ClusterUpgradePlan {
   cluster: ClusterRef;
+  /** The kind of target each job of the cluster is (its records say so). */
+  jobKind: TargetKind;
   lockScope: LockScopeRef;
   fromVersion: string;
   toVersion: string;
@@ -74,7 +76,7 @@ export function decideClusterPlan(snapshot: ClusterSnapshot, request: ClusterUpg
 
   const refusal = snapshot.refusals?.[0];
   if (refusal) return refuse('input', `${refusal.field}: ${refusal.problem}`);
-  if (snapshot.problem || !snapshot.jobManager || !snapshot.image || !snapshot.flinkVersion) return refuse('cluster', snapshot.problem ?? `cluster ${name} could not be observed`);
+  if (snapshot.problem || !snapshot.kind || !snapshot.jobManager || !snapshot.image || !snapshot.flinkVersion) return refuse('cluster', snapshot.problem ?? `cluster ${name} could not be observed`);
   if (snapshot.taskManagers.length === 0) {
     return refuse('cluster', `no TaskManager Deployment found for ${name} (app.kubernetes.io/instance of ${snapshot.jobManager.deployment}, component=taskmanager): flinkops would leave them on the old version`);
   }
@@ -155,6 +157,7 @@ export function decideClusterPlan(snapshot: ClusterSnapshot, request: ClusterUpg
 
   const plan: ClusterUpgradePlan = {
     cluster: snapshot.cluster,
+    jobKind: snapshot.kind,
     lockScope: { cluster: snapshot.cluster },
     fromVersion,
     toVersion,

@@ -134,7 +134,7 @@ export class SessionClusterTarget implements ClusterTarget {
   /** The new JobManager answers with the expected version and every TaskManager pod has registered with it. */
   private async waitForFlink(spec: ClusterSpec, deadline: number, heartbeat: (progress: string) => void): Promise<RolledCluster> {
     const taskManagers = this.cluster.taskManagers.reduce((sum, d) => sum + (d.spec?.replicas ?? 1), 0);
-    let last = 'the JobManager has not answered yet';
+    let last: string;
     for (;;) {
       try {
         const overview = await this.flink.overview();
