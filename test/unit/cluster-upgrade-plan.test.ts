@@ -112,6 +112,8 @@ describe('the plan', () => {
     return decideClusterPlan(s, parsed.request, { allowedSavepointPrefixes: [] }, { clusterIdSuffix: 'abc123' });
   };
 
+  const refusal = (decision: ReturnType<typeof plan>) => (decision.kind === 'refuse' ? decision.reason : 'proceeds');
+
   test('every job from its record, a new ConfigMap with the translated configuration, the old one kept for a rollback', () => {
     const decision = plan(snapshot());
     if (decision.kind !== 'proceed') throw new Error(decision.reason);
@@ -130,7 +132,7 @@ describe('the plan', () => {
 
   test('a job flinkops has no record of is refused by name, unless --jobs maps it or --allow-drop lets it go', () => {
     const s = snapshot({ jobs: [...snapshot().jobs, { job: job('stranger') }] });
-    expect(plan(s)).toMatchObject({ kind: 'refuse', reason: expect.stringMatching(/^job stranger \(s{32}\): flinkops does not know how to start it again .*--allow-drop stranger$/) });
+    expect(refusal(plan(s))).toMatch(/^job stranger \(s{32}\): flinkops does not know how to start it again .*--allow-drop stranger$/);
     const mapped = plan(s, { jobs: { stranger: { jar: '/jars/stranger-2.jar', args: ['--x'] } } });
     expect(mapped.kind === 'proceed' && mapped.plan.jobs.find((j) => j.jobName === 'stranger')).toMatchObject({ source: '--jobs', to: { jar: '/jars/stranger-2.jar' }, from: { jar: '/jars/stranger-2.jar' } });
     expect(mapped.kind === 'proceed' && mapped.plan.warnings.join('\n')).toMatch(/no record of the jar it runs now, so a rollback starts it with stranger-2\.jar/);
@@ -139,16 +141,16 @@ describe('the plan', () => {
   });
 
   test('refusals that name what stands in the way', () => {
-    expect(plan(snapshot({ jobs: [{ job: job('alpha', { state: 'RESTARTING' }), record: recordOf('alpha') }] }))).toMatchObject({ reason: expect.stringMatching(/job alpha .* is RESTARTING, not RUNNING/) });
-    expect(plan(snapshot({ jobs: [{ job: job('alpha', { checkpointing: undefined }), record: recordOf('alpha') }] }))).toMatchObject({ reason: expect.stringMatching(/checkpointing off/) });
-    expect(plan(snapshot({ taskManagers: [] }))).toMatchObject({ kind: 'refuse', reason: expect.stringMatching(/no TaskManager Deployment/) });
-    expect(plan(snapshot(), { image: 'flink:1.20' })).toMatchObject({ kind: 'refuse', reason: expect.stringMatching(/nothing to change/) });
-    expect(plan(snapshot({ flinkVersion: '2.2.1', image: 'flink:2.2.1' }), { image: 'flink:1.20' })).toMatchObject({ kind: 'refuse', reason: expect.stringMatching(/older major version/) });
-    expect(plan(snapshot(), { image: 'registry.example.com/flink:latest' })).toMatchObject({ kind: 'refuse', reason: expect.stringMatching(/--flink-version/) });
+    expect(refusal(plan(snapshot({ jobs: [{ job: job('alpha', { state: 'RESTARTING' }), record: recordOf('alpha') }] })))).toMatch(/job alpha .* is RESTARTING, not RUNNING/);
+    expect(refusal(plan(snapshot({ jobs: [{ job: job('alpha', { checkpointing: undefined }), record: recordOf('alpha') }] })))).toMatch(/checkpointing off/);
+    expect(refusal(plan(snapshot({ taskManagers: [] })))).toMatch(/no TaskManager Deployment/);
+    expect(refusal(plan(snapshot(), { image: 'flink:1.20' }))).toMatch(/nothing to change/);
+    expect(refusal(plan(snapshot({ flinkVersion: '2.2.1', image: 'flink:2.2.1' }), { image: 'flink:1.20' }))).toMatch(/older major version/);
+    expect(refusal(plan(snapshot(), { image: 'registry.example.com/flink:latest' }))).toMatch(/--flink-version/);
     expect(plan(snapshot({ config: undefined, configProblem: 'the JobManager container mounts nothing at /opt/flink/conf' }))).toMatchObject({
       reason: 'the JobManager container mounts nothing at /opt/flink/conf: flinkops cannot translate it for Flink 2.2.1',
     });
-    expect(plan(snapshot({ lockHolder: { workflowId: 'w', operation: 'upgrade', since: 'x' } }))).toMatchObject({ reason: expect.stringMatching(/another flinkops operation holds/) });
+    expect(refusal(plan(snapshot({ lockHolder: { workflowId: 'w', operation: 'upgrade', since: 'x' } })))).toMatch(/another flinkops operation holds/);
     expect(plan(snapshot({ jarProblems: { alpha: 'not inside an allowed directory' } }))).toMatchObject({ reason: '--jobs: the jar of alpha: not inside an allowed directory' });
   });
 
@@ -159,7 +161,8 @@ describe('the plan', () => {
   });
 
   test('the request: nothing to change, a key both set and unset', () => {
-    expect(parseClusterUpgradeRequest({ cluster: CLUSTER })).toMatchObject({ ok: false, problem: expect.stringMatching(/^image: nothing to change/) });
+    const empty = parseClusterUpgradeRequest({ cluster: CLUSTER });
+    expect(!empty.ok && empty.problem).toMatch(/^image: nothing to change/);
     expect(parseClusterUpgradeRequest({ cluster: CLUSTER, set: { a: '1' }, unset: ['a'] })).toMatchObject({ ok: false, problem: 'unset: a is both set and unset' });
   });
 });
