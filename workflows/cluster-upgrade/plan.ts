@@ -251,7 +251,9 @@ function describeClusterSteps(plan: ClusterUpgradePlan, request: ClusterUpgradeR
     `stop ${stopped.length} job(s) with a savepoint into ${plan.savepointDir}, ${plan.concurrency} at a time (fixed trigger ids, timeout ${formatDuration(request.timeouts.savepoint)}): ${stopped.join(', ') || 'none'}`,
   );
   steps.push('if any stop fails: start the jobs already stopped again on the unchanged cluster from their savepoints; nothing else changes');
-  steps.push(`roll ${deployments} to ${plan.to.image}${plan.to.config?.write ? ` with ConfigMap ${plan.to.config.configMap}` : ''}; wait for Kubernetes' rollout and the TaskManagers (timeout ${formatDuration(request.timeouts.deploy)})`);
+  steps.push(
+    `roll ${deployments} to ${plan.to.image}${plan.to.config?.write ? ` with ConfigMap ${plan.to.config.configMap}` : ''}: the JobManager first (Kubernetes' rollout, no pod of the old revision left, the new JobManager answering), then the TaskManagers (rollout, each registered) (timeout ${formatDuration(request.timeouts.deploy)})`,
+  );
   for (const job of plan.jobs) {
     steps.push(`start ${job.jobName} from its savepoint with a fixed job id: ${describeVersionInFull(job.to)}${job.source === '--jobs' ? ' (from --jobs)' : ''}; verify it restored from exactly that savepoint, completed a checkpoint, and did not restart for ${formatDuration(request.stabilityWindow)}`);
   }

@@ -7,7 +7,7 @@ import { majorVersion } from '../../../workflows/cluster-upgrade/config';
 import { TERMINAL_JOB_STATES } from '../../flink/schemas';
 import { isConflict, isNotFound } from '../../kube/clients';
 import { CLUSTER_LABEL, labelValue, MANAGED_BY_LABELS } from '../../kube/names';
-import { rolloutState } from '../../kube/rollout';
+import { podsOfOtherRevisions, rolloutState } from '../../kube/rollout';
 import type { ResolvedCluster } from '../resolve';
 import type { ClusterShape, ClusterTarget, RolledCluster, TargetDeps, TargetEndpoint } from '../seam';
 import { parseConfigFile, renderConfigFile } from './config-file';
@@ -93,31 +93,48 @@ export class SessionClusterTarget implements ClusterTarget {
     });
   }
 
+  /**
+   * The JobManager first, alone: its rollout finished, no pod of its old revision left, the new one answering; only
+   * then the TaskManagers. A session cluster's Deployments usually roll with RollingUpdate, so rolled together the new
+   * TaskManagers would start while the old JobManager still answers behind the Service: a 2.x TaskManager registers
+   * with a 1.x ResourceManager (a failed RPC), then keeps retrying the old JobManager's address after it is gone, and
+   * never joins the new one before its registration timeout. Idempotent: a retried attempt patches the same spec.
+   */
   async roll(spec: ClusterSpec, timeoutMs: number, heartbeat: (progress: string) => void): Promise<RolledCluster> {
     await this.prepare(spec);
-    const oldImage = this.cluster.jobManagerContainer.image;
-    for (const deployment of [this.cluster.jobManager, ...this.cluster.taskManagers]) {
-      const containers = (deployment.spec?.template.spec?.containers ?? [])
-        .filter((c) => c.image === oldImage || c.image === spec.image)
-        .map((c) => ({ name: c.name, image: spec.image }));
-      const volumes = spec.config ? [{ name: spec.config.volume, configMap: { name: spec.config.configMap } }] : undefined;
-      await this.deps.kube.apps.patchNamespacedDeployment(
-        {
-          name: deployment.metadata!.name!,
-          namespace: this.id.namespace,
-          body: { spec: { template: { spec: { containers, ...(volumes ? { volumes } : {}) } } } },
-          fieldManager: 'flinkops',
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
-      );
-    }
     const deadline = Date.now() + timeoutMs;
-    await this.waitForRollout(deadline, heartbeat);
-    return this.waitForFlink(spec, deadline, heartbeat);
+    const jobManager = this.cluster.jobManager.metadata!.name!;
+    await this.patchDeployment(this.cluster.jobManager, spec);
+    await this.waitForRollout([jobManager], deadline, heartbeat);
+    await this.waitForOldRevisionsGone(jobManager, deadline, heartbeat);
+    await this.waitForFlink(spec, 0, deadline, heartbeat);
+    for (const taskManager of this.cluster.taskManagers) await this.patchDeployment(taskManager, spec);
+    await this.waitForRollout(
+      this.cluster.taskManagers.map((d) => d.metadata!.name!),
+      deadline,
+      heartbeat,
+    );
+    const taskManagers = this.cluster.taskManagers.reduce((sum, d) => sum + (d.spec?.replicas ?? 1), 0);
+    return this.waitForFlink(spec, taskManagers, deadline, heartbeat);
   }
 
-  private async waitForRollout(deadline: number, heartbeat: (progress: string) => void): Promise<void> {
-    const names = [this.cluster.jobManager, ...this.cluster.taskManagers].map((d) => d.metadata!.name!);
+  /** The new image on the Flink containers and the spec's ConfigMap as the configuration volume, as a declarative patch. */
+  private async patchDeployment(deployment: V1Deployment, spec: ClusterSpec): Promise<void> {
+    const oldImage = this.cluster.jobManagerContainer.image;
+    const containers = (deployment.spec?.template.spec?.containers ?? []).filter((c) => c.image === oldImage || c.image === spec.image).map((c) => ({ name: c.name, image: spec.image }));
+    const volumes = spec.config ? [{ name: spec.config.volume, configMap: { name: spec.config.configMap } }] : undefined;
+    await this.deps.kube.apps.patchNamespacedDeployment(
+      {
+        name: deployment.metadata!.name!,
+        namespace: this.id.namespace,
+        body: { spec: { template: { spec: { containers, ...(volumes ? { volumes } : {}) } } } },
+        fieldManager: 'flinkops',
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  private async waitForRollout(names: string[], deadline: number, heartbeat: (progress: string) => void): Promise<void> {
     for (;;) {
       const states = await Promise.all(names.map((name) => rolloutState(this.deps.kube, this.id.namespace, name)));
       const failed = states.find((s) => !s.done && s.failed);
@@ -131,9 +148,20 @@ export class SessionClusterTarget implements ClusterTarget {
     }
   }
 
-  /** The new JobManager answers with the expected version and every TaskManager pod has registered with it. */
-  private async waitForFlink(spec: ClusterSpec, deadline: number, heartbeat: (progress: string) => void): Promise<RolledCluster> {
-    const taskManagers = this.cluster.taskManagers.reduce((sum, d) => sum + (d.spec?.replicas ?? 1), 0);
+  /** A finished rollout does not count pods still terminating: wait until none of an older revision is left at all. */
+  private async waitForOldRevisionsGone(name: string, deadline: number, heartbeat: (progress: string) => void): Promise<void> {
+    for (;;) {
+      const old = await podsOfOtherRevisions(this.deps.kube, this.id.namespace, name);
+      if (old.length === 0) return;
+      const progress = `${name}: waiting for the old revision's pod(s) ${old.join(', ')} to go`;
+      if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`rollout not finished in time: ${progress}`, 'RolloutTimedOut');
+      heartbeat(progress);
+      await sleep(1_000);
+    }
+  }
+
+  /** The new JobManager answers with the expected version and `taskManagers` TaskManagers have registered with it. */
+  private async waitForFlink(spec: ClusterSpec, taskManagers: number, deadline: number, heartbeat: (progress: string) => void): Promise<RolledCluster> {
     let last: string;
     for (;;) {
       try {
