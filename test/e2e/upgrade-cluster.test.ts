@@ -239,7 +239,7 @@ describe('a job whose state Flink 2 cannot restore', () => {
     const mapping = jobsFile('fp-jobs.json', env.jobs, (job) => (job.name === 'pojo' ? 'pojo' : 'v1'));
     const result = await h.cli(['upgrade-cluster', env.cluster, '--image', 'flink:2.2.1', '--jobs', mapping, '--stability-window', '3s', '--verify-timeout', '40s']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/1 of 3 job\(s\) failed on flink:2\.2\.1: fp-pojo: verification of fixture-job-1\.0\.0-pojo\.jar failed: .*StateMigrationException/);
+    expect(result.stderr).toMatch(/1 of 3 job\(s\) failed on flink:2\.2\.1: fp-pojo: verification of fixture-job-1\.0\.0-pojo\.jar \(dev\.flinkops\.fixture\.CounterJobPojo\) failed: .*StateMigrationException/);
     expect(result.stderr).toMatch(/rolled the cluster back to flink:1\.20: every job runs again with its previous version from its savepoint/);
     expect(await images('fp')).toEqual(['flink:1.20', 'flink:1.20']);
     expect((await env.flink.overview())['flink-version']).toBe('1.20.5');
