@@ -1,5 +1,6 @@
 import type { WorkerSettings } from '../config/worker';
 import { createClusterInfoActivities } from './cluster-info';
+import { createClusterUpgradeActivities } from './cluster-upgrade';
 import type { ActivityContext } from './context';
 import { createDeployActivities } from './deploy';
 import { createFleetActivities } from './fleet';
@@ -40,6 +41,7 @@ export function createActivities(ctx: ActivityContext) {
     ...createSavepointRunActivities(ctx),
     ...createFleetActivities(ctx),
     ...createRemediationActivities(ctx),
+    ...createClusterUpgradeActivities(ctx),
   };
 }
 

@@ -40,7 +40,7 @@ export function createRecordActivities(ctx: ActivityContext) {
 
   return {
     /** Before a job is redeployed from a savepoint: mark it as a restore point, so retention never disposes of it. */
-    async recordRestorePoint(request: { identity: RecordIdentity; point: RestorePoint; currentVersion: VersionSpec; isSavepoint?: boolean }): Promise<void> {
+    async recordRestorePoint(request: { identity: RecordIdentity; point: RestorePoint; currentVersion?: VersionSpec; isSavepoint?: boolean }): Promise<void> {
       await store().update(request.identity.cluster, init(request.identity), (record) => {
         if (!record.restorePoints.some((p) => p.path === request.point.path)) record.restorePoints.push(request.point);
         // Savepoints flinkops took itself are listed too (retention sees them), but as restore points they stay.

@@ -4,7 +4,9 @@ import { sameLocation } from '../workflows/model/locations';
 import type { JobSnapshot } from '../workflows/model/snapshot';
 import type { ClusterRef } from '../workflows/model/target';
 import { requireTarget, type ActivityContext } from './context';
-import { FlinkRestError } from './flink/rest-client';
+import { FlinkRestError, firstMeaningfulLine } from './flink/rest-client';
+import type { ExceptionHistory } from './flink/schemas';
+import type { FlinkTarget } from './targets/seam';
 import { heartbeat } from './heartbeat';
 
 export interface VerifyRequest {
@@ -54,7 +56,7 @@ export function createVerifyActivities(ctx: ActivityContext) {
         if (job) {
           lastJob = job;
           const verdict = judge(job, request, { allRunningSince, restartsAtStart, nowMs: Date.now() });
-          if (verdict.failed) return { verified: false, reason: verdict.failed, job };
+          if (verdict.failed) return { verified: false, reason: await explained(ctx, request, verdict.failed), job };
           if (verdict.allRunning) {
             allRunningSince ??= Date.now();
             restartsAtStart ??= job.numRestarts ?? 0;
@@ -66,7 +68,7 @@ export function createVerifyActivities(ctx: ActivityContext) {
             return { verified: true, summary: verdict.progress, job, runningSince: allRunningSince };
           }
         }
-        if (Date.now() > deadline) return { verified: false, reason: `not verified within ${formatDuration(request.timeoutMs)}: ${last}`, job: lastJob };
+        if (Date.now() > deadline) return { verified: false, reason: await explained(ctx, request, `not verified within ${formatDuration(request.timeoutMs)}: ${last}`), job: lastJob };
         heartbeat(last);
         await sleep(POLL_MS);
       }
@@ -114,4 +116,22 @@ export function judge(job: JobSnapshot, request: Pick<VerifyRequest, 'expectedRe
   const restoredText = job.restoredFrom ? `restored from ${job.restoredFrom.path}` : 'started without state';
   const checkpointText = job.latestCheckpoint ? `, checkpoint ${job.latestCheckpoint.id} completed` : '';
   return { allRunning, done: true, progress: `all ${job.tasks.total} tasks running, ${restoredText}${checkpointText}` };
+}
+
+/** The reason, with the cause Flink recorded for the job's newest failure (a restore that failed says why). */
+async function explained(ctx: ActivityContext, request: VerifyRequest, reason: string): Promise<string> {
+  let target: FlinkTarget;
+  try {
+    target = await requireTarget(ctx, request.cluster, request.restUrl);
+    return withFailureCause(reason, await target.flink.exceptions(request.jobId));
+  } catch {
+    return reason; // the cause is a courtesy: without it the verdict stands
+  }
+}
+
+/** Adds the root cause of the newest exception in a job's exception history to a reason. Pure. */
+export function withFailureCause(reason: string, exceptions: ExceptionHistory | undefined): string {
+  const newest = [...(exceptions?.exceptionHistory?.entries ?? [])].sort((a, b) => b.timestamp - a.timestamp)[0];
+  const cause = newest ? firstMeaningfulLine(newest.stacktrace) : exceptions?.['root-exception'] ? firstMeaningfulLine(exceptions['root-exception']) : undefined;
+  return cause ? `${reason} (Flink: ${cause})` : reason;
 }

@@ -9,6 +9,7 @@ import { savepointCommand } from './commands/savepoint';
 import { scheduleCommand } from './commands/schedule';
 import { setupCommand } from './commands/setup';
 import { upgradeCommand } from './commands/upgrade';
+import { upgradeClusterCommand } from './commands/upgrade-cluster';
 import { connectClient } from './connect';
 import { requireWorker } from './worker-check';
 import type { CliContext } from './context';
@@ -68,6 +69,7 @@ export function buildProgram(): { program: Command; close: () => Promise<void> }
       if (info.jobs.length === 0) print('  (no jobs)');
     });
   program.addCommand(upgradeCommand(context));
+  program.addCommand(upgradeClusterCommand(context));
   program.addCommand(statusCommand(context));
   program.addCommand(approveCommand(context));
   program.addCommand(abortCommand(context));

@@ -5,3 +5,4 @@ export { savepointWorkflow } from './savepoint/workflow';
 export { fleetSavepointWorkflow } from './savepoint/fleet';
 export { doctorWorkflow, remediationWorkflow } from './remediation/workflow';
 export { registerJobWorkflow } from './remediation/register';
+export { upgradeClusterWorkflow } from './cluster-upgrade/workflow';

@@ -2,6 +2,7 @@ import type { WorkerSettings } from '../../config/worker';
 import type { LockScopeRef } from '../../workflows/model/locks';
 import type { V1Service } from '@kubernetes/client-node';
 import type { ContainerSnapshot, JobSnapshot } from '../../workflows/model/snapshot';
+import type { ClusterConfigSource, ClusterDeployment, ClusterSpec } from '../../workflows/model/cluster-snapshot';
 import type { ClusterRef, TargetKind, VersionSpec } from '../../workflows/model/target';
 import type { PreflightCheck, StopOutcome } from '../../workflows/upgrade/decide';
 import type { FailpointName } from '../failpoints';
@@ -13,6 +14,7 @@ import { applicationTarget } from './application/target';
 import { serviceRestUrl } from './endpoint';
 import { resolveCluster, type ResolvedCluster } from './resolve';
 import { sessionJobTarget } from './session-job/target';
+import { sessionClusterTarget } from './session-cluster/target';
 import { operatorTarget } from './operator/target';
 import { resolveOperatorResource, type OperatorResource } from './operator/resolve';
 
@@ -165,6 +167,68 @@ export const TARGET_FACTORIES: { [K in TargetKind]: (deps: TargetDeps, found: Di
   'operator-session-job': operatorTarget,
   'operator-deployment': operatorTarget,
 };
+
+/**
+ * A whole cluster whose image and configuration flinkops changes while carrying every job on it: a session cluster.
+ * Its jobs are stopped, started and verified through the per-job FlinkTarget; this seam changes the cluster itself.
+ */
+export interface ClusterTarget {
+  readonly id: ClusterRef;
+  readonly restUrl: string;
+  readonly flink: FlinkRestClient;
+  /** The Deployments, the image and the configuration as they are now (`flinkVersion`: what the cluster runs). */
+  describe(flinkVersion?: string): Promise<ClusterShape>;
+  /** What can be written before any job stops (a new configuration); idempotent. */
+  prepare(spec: ClusterSpec): Promise<void>;
+  /** Undoes `prepare` for a spec that is not used after all (nothing runs with it). */
+  discard(spec: ClusterSpec): Promise<void>;
+  /**
+   * Puts the spec on the cluster's Deployments and waits for Kubernetes' rollout and for the JobManager to answer with
+   * every TaskManager registered; idempotent for the same spec.
+   */
+  roll(spec: ClusterSpec, timeoutMs: number, heartbeat: (progress: string) => void): Promise<RolledCluster>;
+}
+
+export interface ClusterShape {
+  image: string;
+  jobManager: ClusterDeployment;
+  taskManagers: ClusterDeployment[];
+  config?: ClusterConfigSource;
+  configProblem?: string;
+}
+
+export interface RolledCluster {
+  flinkVersion: string;
+  taskManagers: number;
+  slots: number;
+  /** Jobs the JobManager runs right after the roll (it should run none: every job was stopped). */
+  activeJobs: string[];
+}
+
+/** The kinds that are upgraded as a whole cluster, and why the others are not. */
+export const CLUSTER_FACTORIES: Partial<{ [K in TargetKind]: (deps: TargetDeps, found: Discovered[K], endpoint: TargetEndpoint) => ClusterTarget }> = {
+  'session-job': sessionClusterTarget,
+};
+
+const NOT_A_CLUSTER_UPGRADE: Record<TargetKind, string> = {
+  'session-job': '',
+  application: 'an application cluster runs one job from its image: upgrade it with `flinkops upgrade --image`',
+  'operator-session-job': 'the Flink Kubernetes Operator owns this cluster: change its FlinkDeployment',
+  'operator-deployment': 'the Flink Kubernetes Operator owns this cluster: change its FlinkDeployment',
+};
+
+/** The cluster as a whole, or why it cannot be changed as one (`problem`). */
+export async function openClusterTarget(deps: TargetDeps, ref: TargetRef): Promise<ClusterTarget | { problem: string }> {
+  const override = ref.restUrl === undefined ? undefined : await checkRestUrl(ref.restUrl, deps.settings.flink.restUrlOverride);
+  const cluster = await resolveCluster(deps.kube, ref.cluster);
+  const operator = await resolveOperatorResource(deps.kube, ref.cluster, undefined, 'problem' in cluster ? undefined : cluster.jobManager);
+  if (operator) return { problem: NOT_A_CLUSTER_UPGRADE['problem' in operator ? 'operator-deployment' : operator.kind] };
+  if ('problem' in cluster) return cluster;
+  const factory = CLUSTER_FACTORIES[cluster.kind] as ((deps: TargetDeps, found: ResolvedCluster, endpoint: TargetEndpoint) => ClusterTarget) | undefined;
+  if (!factory) return { problem: NOT_A_CLUSTER_UPGRADE[cluster.kind] };
+  const restUrl = override ?? serviceRestUrl(cluster.restService, cluster.restPort, deps.settings.flink);
+  return factory(deps, cluster, { restUrl, flink: deps.flinkClient(restUrl, override ? 'override' : 'service') });
+}
 
 /**
  * Finds the target in Kubernetes and its REST endpoint: the cluster's own Service, or a user's --rest-url when the

@@ -5,6 +5,7 @@ import { PROGRESS_QUERIES, progressQueryOf } from '../../workflows/model/progres
 import type { TargetSnapshot } from '../../workflows/model/snapshot';
 import { describeVersion, parseClusterRef, type ClusterRef } from '../../workflows/model/target';
 import { upgradeWorkflowId } from '../../workflows/upgrade/ids';
+import { clusterUpgradeWorkflowId } from '../../workflows/cluster-upgrade/ids';
 import { operationSearchAttributes } from '../../workflows/search-attributes';
 import type { UpgradeProgress } from '../../workflows/upgrade/workflow';
 import type { CliContext } from '../context';
@@ -16,6 +17,13 @@ interface TargetOptions {
   namespace: string;
   job?: string;
   workflowId?: string;
+  clusterUpgrade?: boolean;
+}
+
+/** The workflow a command is about: given, the cluster's upgrade (--cluster-upgrade), or the job's (or cluster's) upgrade. */
+function operationWorkflowId(ref: ClusterRef, options: TargetOptions): string {
+  if (options.workflowId) return options.workflowId;
+  return options.clusterUpgrade ? clusterUpgradeWorkflowId(ref) : upgradeWorkflowId(ref, options.job);
 }
 
 function cluster(arg: string, namespace: string): ClusterRef {
@@ -32,6 +40,7 @@ function targetCommand(name: string, description: string): Command {
     .argument('<cluster>', 'NAME or NAMESPACE/NAME')
     .option('-n, --namespace <namespace>', 'namespace of the cluster', 'default')
     .option('--job <id|name>', 'the job (session clusters), as given to `flinkops upgrade`')
+    .option('--cluster-upgrade', 'the upgrade of the whole cluster (flinkops upgrade-cluster), not of a job')
     .option('--workflow-id <id>', 'the workflow, if not the default upgrade workflow of the target');
 }
 
@@ -42,7 +51,7 @@ export function approveCommand(context: CliContext): Command {
     .action(async (arg: string, options: TargetOptions & { by: string; comment?: string }) => {
       const ref = cluster(arg, options.namespace);
       const { client, print } = await context.connect();
-      const handle = client.workflow.getHandle(options.workflowId ?? upgradeWorkflowId(ref, options.job));
+      const handle = client.workflow.getHandle(operationWorkflowId(ref, options));
       try {
         print(await handle.executeUpdate<string, [{ by: string; comment?: string }]>('approveUpgrade', { args: [{ by: options.by, comment: options.comment }] }));
       } catch (error) {
@@ -58,7 +67,7 @@ export function abortCommand(context: CliContext): Command {
     .action(async (arg: string, options: TargetOptions & { by: string; reason?: string }) => {
       const ref = cluster(arg, options.namespace);
       const { client, print } = await context.connect();
-      const handle = client.workflow.getHandle(options.workflowId ?? upgradeWorkflowId(ref, options.job));
+      const handle = client.workflow.getHandle(operationWorkflowId(ref, options));
       try {
         print(await handle.executeUpdate<string, [{ by: string; reason?: string }]>('abortUpgrade', { args: [{ by: options.by, reason: options.reason }] }));
       } catch (error) {
@@ -72,7 +81,7 @@ export function cancelCommand(context: CliContext): Command {
     async (arg: string, options: TargetOptions) => {
       const ref = cluster(arg, options.namespace);
       const { client, print } = await context.connect();
-      const handle = client.workflow.getHandle(options.workflowId ?? upgradeWorkflowId(ref, options.job));
+      const handle = client.workflow.getHandle(operationWorkflowId(ref, options));
       const description = await handle.describe().catch((error: unknown) => {
         if ((error as { name?: string }).name === 'WorkflowNotFoundError') throw new CliError(`no upgrade ${handle.workflowId} to cancel: it never ran (or its history expired)`, EXIT.invalid);
         throw error;
@@ -89,7 +98,7 @@ export function cancelCommand(context: CliContext): Command {
       } catch (error) {
         print(workflowFailure(error).message);
       }
-      const progress = await handle.query<UpgradeProgress>(PROGRESS_QUERIES.upgradeWorkflow).catch(() => undefined);
+      const progress = await handle.query<UpgradeProgress>(progressQueryOf(description.type) ?? PROGRESS_QUERIES.upgradeWorkflow).catch(() => undefined);
       if (progress) print(`last step: ${progress.step}: ${progress.message}`);
     },
   );
@@ -114,16 +123,22 @@ export function statusCommand(context: CliContext): Command {
         .catch((error: unknown) => {
           throw workflowFailure(error);
         });
-      const running: { workflowId: string; type: string; step?: string }[] = [];
+      const running: { workflowId: string; type: string; step?: string; jobs?: { jobName: string; step: string; message: string }[] }[] = [];
       // Operations hold the canonical name (the JobManager Deployment) once they have resolved it, the name they were
       // given until then: both are asked for.
       const names = [...new Set([`${ref.namespace}/${ref.name}`, `${snapshot.cluster.namespace}/${snapshot.cluster.name}`])].map((n) => `"${n}"`).join(', ');
       for await (const execution of client.workflow.list({ query: `FlinkCluster IN (${names}) AND ExecutionStatus = "Running" AND FlinkopsOperation != "status" AND FlinkopsOperation != "doctor"` })) {
         const progressQuery = progressQueryOf(execution.type);
         const progress = progressQuery
-          ? await client.workflow.getHandle(execution.workflowId).query<{ step: string; message: string }>(progressQuery).catch(() => undefined)
+          ? await client.workflow.getHandle(execution.workflowId).query<{ step: string; message: string; jobs?: { jobName: string; step: string; message: string }[] }>(progressQuery).catch(() => undefined)
           : undefined;
-        running.push({ workflowId: execution.workflowId, type: execution.type, step: progress ? `${progress.step}: ${progress.message}` : undefined });
+        running.push({
+          workflowId: execution.workflowId,
+          type: execution.type,
+          step: progress ? `${progress.step}: ${progress.message}` : undefined,
+          // A cluster upgrade tells each job's step.
+          ...(progress?.jobs ? { jobs: progress.jobs.map((j) => ({ jobName: j.jobName, step: j.step, message: j.message })) } : {}),
+        });
       }
       if (isMachineOutput()) print(formatData({ target: snapshot, running }));
       else printStatus(snapshot, running, print);
@@ -132,7 +147,7 @@ export function statusCommand(context: CliContext): Command {
     });
 }
 
-function printStatus(snapshot: TargetSnapshot, running: { workflowId: string; type: string; step?: string }[], print: (line: string) => void): void {
+function printStatus(snapshot: TargetSnapshot, running: { workflowId: string; type: string; step?: string; jobs?: { jobName: string; step: string; message: string }[] }[], print: (line: string) => void): void {
   const name = `${snapshot.cluster.namespace}/${snapshot.cluster.name}`;
   if (snapshot.problem) {
     print(`${name}: ${snapshot.problem}`);
@@ -152,7 +167,10 @@ function printStatus(snapshot: TargetSnapshot, running: { workflowId: string; ty
     for (const entry of record?.history.slice(-3) ?? []) print(`  ${entry.at} ${entry.operation} ${entry.outcome}: ${entry.message ?? ''}`);
   }
   if (running.length === 0) print('no flinkops operation running');
-  for (const r of running) print(`running: ${r.type} ${r.workflowId}${r.step ? ` (${r.step})` : ''}`);
+  for (const r of running) {
+    print(`running: ${r.type} ${r.workflowId}${r.step ? ` (${r.step})` : ''}`);
+    for (const job of r.jobs ?? []) print(`  ${job.jobName}: ${job.step}: ${job.message}`);
+  }
 }
 
 function updateRefused(error: unknown): CliError {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot } from './config';
 
-export const FIXTURE_VERSIONS = ['v1', 'v2', 'broken', 'incompatible'] as const;
+export const FIXTURE_VERSIONS = ['v1', 'v2', 'broken', 'incompatible', 'pojo'] as const;
 export type FixtureVersion = (typeof FIXTURE_VERSIONS)[number];
 
 export const FIXTURE_MAIN_CLASSES: Record<FixtureVersion, string> = {
@@ -10,6 +10,8 @@ export const FIXTURE_MAIN_CLASSES: Record<FixtureVersion, string> = {
   v2: 'dev.flinkops.fixture.CounterJobV2',
   broken: 'dev.flinkops.fixture.CounterJobBroken',
   incompatible: 'dev.flinkops.fixture.CounterJobIncompatible',
+  /** Keyed state in a POJO with a java.util.List field: a Flink 1.20 savepoint of it does not restore on Flink 2.x. */
+  pojo: 'dev.flinkops.fixture.CounterJobPojo',
 };
 
 /** The fixture job jar of one version, built by scripts/setup.sh with Maven. */
@@ -19,12 +21,14 @@ export function fixtureJar(version: FixtureVersion): string {
   return path;
 }
 
-/** One line of the fixture job's output: the counter of `key` reached `count` at `sequence`. */
+/** One line of the fixture job's output: the counter of `key` reached `count` at `sequence`, on Flink `flink`. */
 export interface CounterRecord {
   version: string;
   key: number;
   count: number;
   sequence: number;
+  /** The Flink version the job ran on (absent in lines of older fixture jars). */
+  flink?: string;
 }
 
 export function parseCounterOutput(text: string): CounterRecord[] {
@@ -32,8 +36,8 @@ export function parseCounterOutput(text: string): CounterRecord[] {
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => {
-      const [version, key, count, sequence] = line.split('\t');
-      return { version: version!, key: Number(key), count: Number(count), sequence: Number(sequence) };
+      const [version, key, count, sequence, flink] = line.split('\t');
+      return { version: version!, key: Number(key), count: Number(count), sequence: Number(sequence), ...(flink ? { flink } : {}) };
     });
 }
 

@@ -4,6 +4,7 @@
  */
 export const PROGRESS_QUERIES = {
   upgradeWorkflow: 'getUpgradeProgress',
+  upgradeClusterWorkflow: 'getClusterUpgradeProgress',
   savepointWorkflow: 'getSavepointProgress',
   remediationWorkflow: 'getRemediationProgress',
 } as const;

@@ -17,8 +17,29 @@ export interface StepTarget {
   restUrl?: string;
 }
 
-export function stopWithSavepoint(target: StepTarget, operation: { jobId: string; triggerId: string; targetDirectory: string; timeoutMs: number }): Promise<StopOutcome> {
+export interface StopStep {
+  jobId: string;
+  triggerId: string;
+  targetDirectory: string;
+  timeoutMs: number;
+}
+
+export function stopWithSavepoint(target: StepTarget, operation: StopStep): Promise<StopOutcome> {
   return withSummary('stopJobWithSavepoint', polling(operation.timeoutMs), `stop ${operation.jobId} with savepoint`, { ...target, ...operation });
+}
+
+/**
+ * The stop as a verdict that never throws (but for cancellation): an activity that fails altogether (Flink not
+ * answering for minutes) is not a verdict, so its outcome is "timed out" and a second call with the same trigger id, or
+ * an observation of the job, decides.
+ */
+export async function stopWithSavepointOutcome(target: StepTarget, operation: StopStep): Promise<StopOutcome> {
+  try {
+    return await stopWithSavepoint(target, operation);
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    return { status: 'timed-out', reason: `the stop could not be followed: ${failureMessage(error)}` };
+  }
 }
 
 export function cancelJob(target: StepTarget, jobId: string, timeoutMs: number, why: string): Promise<void> {
@@ -72,4 +93,21 @@ export async function verifyJob(target: StepTarget, step: VerifyStep): Promise<V
     if (isCancellation(error)) throw error;
     return { verified: false, reason: `verification could not observe the job: ${failureMessage(error)}` };
   }
+}
+
+export type RestoreOutcome =
+  | { restored: true; jobId: string; verification: Extract<VerifyResult, { verified: true }> }
+  | { restored: false; jobId: string; failure: string };
+
+/**
+ * A version started from a restore point with a fixed job id, then verified: the job's outcome, never a throw (but
+ * for cancellation). `jobId` is the id the job runs (or would run) under.
+ */
+export async function deployAndVerify(target: StepTarget, step: DeployStep, verify: Omit<VerifyStep, 'jobId' | 'expectedRestorePath'>, onDeployed?: (jobId: string) => void): Promise<RestoreOutcome> {
+  const deployed = await deployVersion(target, step);
+  if ('failure' in deployed) return { restored: false, jobId: step.jobId, failure: deployed.failure };
+  onDeployed?.(deployed.jobId);
+  const result = await verifyJob(target, { ...verify, jobId: deployed.jobId, expectedRestorePath: step.restore.path });
+  if (result.verified) return { restored: true, jobId: deployed.jobId, verification: result };
+  return { restored: false, jobId: deployed.jobId, failure: `verification of ${describeVersion(step.version)} failed: ${result.reason}` };
 }

@@ -24,7 +24,7 @@ import { resolvedTargetAttributes } from '../canonical-target';
 import { decidePreflight, decideRestorePoint, type PreflightCheck, type RestoreDecision, type StopOutcome, type UpgradePlan } from './decide';
 import { withLegacyDefaults } from './legacy-snapshot';
 import { parseUpgradeRequest, type UpgradeRequest, type UpgradeRequestInput } from './request';
-import { cancelJob, deployVersion, observeJob, retireJob, stopWithSavepoint, verifyJob, type StepTarget } from './steps';
+import { cancelJob, deployAndVerify, observeJob, retireJob, stopWithSavepointOutcome, type StepTarget } from './steps';
 
 export type UpgradeStep =
   | 'preflight'
@@ -316,13 +316,8 @@ class Upgrade {
    * The stop step. An activity that fails altogether (Flink not answering for minutes) is not a verdict: the
    * outcome is unknown, and the settle step (same trigger id) or an observation of the job decides.
    */
-  private async stopWithSavepoint(plan: UpgradePlan, timeoutMs: number): Promise<StopOutcome> {
-    try {
-      return await stopWithSavepoint(this.target, { jobId: plan.jobId, triggerId: this.stopTriggerId, targetDirectory: plan.savepointDir!, timeoutMs });
-    } catch (error) {
-      if (isCancellation(error)) throw error;
-      return { status: 'timed-out', reason: `the stop could not be followed: ${failureMessage(error)}` };
-    }
+  private stopWithSavepoint(plan: UpgradePlan, timeoutMs: number): Promise<StopOutcome> {
+    return stopWithSavepointOutcome(this.target, { jobId: plan.jobId, triggerId: this.stopTriggerId, targetDirectory: plan.savepointDir!, timeoutMs });
   }
 
   /** Flink abandons a savepoint after the job's checkpoint timeout; wait a little longer than that for its verdict. */
@@ -341,25 +336,21 @@ class Upgrade {
     this.step(deployStep, `deploying ${describeVersion(version)} as job ${jobId}${restorePath ? ` from ${restorePath}` : ' without state'}`);
     const prepared = version === plan.to ? this.prepared : undefined;
     this.prepared = undefined;
-    const deployed = await deployVersion(this.target, { version, prepared, restore: { path: restorePath, allowNonRestoredState }, jobId, timeoutMs: request.timeouts.deploy });
-    if ('failure' in deployed) return deployed.failure;
-    // Some targets choose the job's id themselves (the Flink Kubernetes Operator does).
-    this.newJobId = deployed.jobId;
-    this.progress.newJobId = deployed.jobId;
-    this.step(verifyStep, `verifying job ${deployed.jobId}`);
-    const result = await verifyJob(this.target, {
-      jobId: deployed.jobId,
-      expectedRestorePath: restorePath,
-      checkpointingEnabled: plan.checkpointingEnabled,
-      stabilityWindowMs: request.stabilityWindow,
-      timeoutMs: plan.verifyTimeoutMs + request.stabilityWindow,
-    });
-    if (result.verified) {
-      this.verification = result.summary;
-      this.runningSince = result.runningSince;
-      return undefined;
-    }
-    return `verification of ${describeVersion(version)} failed: ${result.reason}`;
+    const outcome = await deployAndVerify(
+      this.target,
+      { version, prepared, restore: { path: restorePath, allowNonRestoredState }, jobId, timeoutMs: request.timeouts.deploy },
+      { checkpointingEnabled: plan.checkpointingEnabled, stabilityWindowMs: request.stabilityWindow, timeoutMs: plan.verifyTimeoutMs + request.stabilityWindow },
+      (deployedId) => {
+        // Some targets choose the job's id themselves (the Flink Kubernetes Operator does).
+        this.newJobId = deployedId;
+        this.progress.newJobId = deployedId;
+        this.step(verifyStep, `verifying job ${deployedId}`);
+      },
+    );
+    if (!outcome.restored) return outcome.failure;
+    this.verification = outcome.verification.summary;
+    this.runningSince = outcome.verification.runningSince;
+    return undefined;
   }
 
   /**

@@ -12,7 +12,7 @@ import { describeDeployments, type ResolvedCluster } from '../resolve';
 import { cancelAndWait, storageDirectoriesOf, retireJob, runSavepointOperation } from '../rest-control';
 import type { DeployRequest, FlinkTarget, PreparedVersion, RetireOutcome, SavepointOperation, TargetDeps, TargetEndpoint, UpgradeFacts } from '../seam';
 import { applicationUpgradeChecks } from './preflight';
-import { rolloutState } from './rollout';
+import { rolloutState } from '../../kube/rollout';
 import { parseStandaloneJobArgs, withRestoreSettings } from './standalone-args';
 
 /** Set while flinkops has scaled the JobManager to 0 to retire a job it could not cancel: the replicas to restore. */

@@ -52,7 +52,7 @@ export async function planContainer(pod: V1Pod, container: V1Container, podAddre
 
   const config: Record<string, string> = { ...IMAGE_DEFAULT_CONFIG };
   try {
-    Object.assign(config, await mountedFlinkConfig(pod, container, reader));
+    Object.assign(config, await mountedFlinkConfig(pod, container, reader, image.flinkVersion));
   } catch (error) {
     return { ok: false, reason: 'CreateContainerConfigError', message: (error as Error).message };
   }
@@ -168,8 +168,11 @@ function fieldValue(pod: V1Pod, fieldPath: string, podAddress: string): string {
   }
 }
 
-/** Flink configuration from a ConfigMap volume mounted at /opt/flink/conf (config.yaml or flink-conf.yaml). */
-async function mountedFlinkConfig(pod: V1Pod, container: V1Container, reader: ResourceReader): Promise<Record<string, string>> {
+/**
+ * Flink configuration from a ConfigMap volume mounted at /opt/flink/conf: config.yaml, or on Flink 1.x the legacy
+ * flink-conf.yaml. Flink 2.x reads config.yaml only, and will not start without it.
+ */
+async function mountedFlinkConfig(pod: V1Pod, container: V1Container, reader: ResourceReader, flinkVersion: string): Promise<Record<string, string>> {
   const mount = (container.volumeMounts ?? []).find((m) => m.mountPath.replace(/\/+$/, '') === FLINK_CONF_DIR);
   if (!mount) return {};
   const volume = (pod.spec?.volumes ?? []).find((v) => v.name === mount.name);
@@ -177,7 +180,11 @@ async function mountedFlinkConfig(pod: V1Pod, container: V1Container, reader: Re
   if (!configMapName) throw new Error(`volume "${mount.name}" mounted at ${FLINK_CONF_DIR} must be a configMap volume`);
   const data = await reader.configMap(pod.metadata?.namespace ?? 'default', configMapName);
   if (!data) throw new Error(`configmap "${configMapName}" not found`);
-  const text = data['config.yaml'] ?? data['flink-conf.yaml'];
-  if (text === undefined) throw new Error(`configmap "${configMapName}" has no config.yaml`);
+  const legacyAllowed = Number(flinkVersion.split('.')[0]) < 2;
+  const text = data['config.yaml'] ?? (legacyAllowed ? data['flink-conf.yaml'] : undefined);
+  if (text === undefined) {
+    const legacy = data['flink-conf.yaml'] !== undefined ? ` (Flink ${flinkVersion} no longer reads flink-conf.yaml)` : '';
+    throw new Error(`configmap "${configMapName}" has no config.yaml${legacy}`);
+  }
   return parseFlatFlinkConfig(text);
 }

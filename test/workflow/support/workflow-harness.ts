@@ -70,7 +70,8 @@ const ACTIVITY_NAMES = [
   'prepareVersion', 'discardPreparedVersion', 'deployVersion', 'verifyDeployment', 'recordRestorePoint', 'recordOutcome', 'readJobRecord', 'emitClusterEvent',
   'acquireOperationLock', 'releaseOperationLock', 'recordSavepoint', 'disposeSavepoints', 'recordDisposals', 'takeSavepoint', 'finishSavepointRun',
   'noteSavepointRun', 'discoverFleet', 'observeClusterHealth', 'scaleJobManager', 'deleteJobManagerPod', 'awaitClusterRecovery', 'awaitJobReleased',
-  'recordRemediationRun', 'recordEscalation', 'notifyEscalation', 'registerJob',
+  'recordRemediationRun', 'recordEscalation', 'notifyEscalation', 'registerJob', 'observeSessionCluster', 'prepareClusterSpec', 'discardClusterSpec',
+  'rollSessionCluster',
 ];
 
 export const JOB_ID = 'a'.repeat(32);

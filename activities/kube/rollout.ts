@@ -1,5 +1,5 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { KubeClients } from '../../kube/clients';
+import type { KubeClients } from './clients';
 
 /** Container waiting reasons that mean a rollout will not make progress on its own. */
 const STUCK_REASONS = ['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'InvalidImageName', 'RunContainerError'];
@@ -28,7 +28,8 @@ export async function rolloutState(kube: KubeClients, namespace: string, name: s
   return done ? { done: true } : { done: false, progress };
 }
 
-async function stuckPodsOfNewRevision(kube: KubeClients, deployment: V1Deployment): Promise<string | undefined> {
+/** The label selector of a Deployment's pods, and the pod-template-hash of its current revision (when it has one). */
+async function currentRevision(kube: KubeClients, deployment: V1Deployment): Promise<{ selector: string; hash?: string }> {
   const namespace = deployment.metadata!.namespace!;
   const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
@@ -36,7 +37,24 @@ async function stuckPodsOfNewRevision(kube: KubeClients, deployment: V1Deploymen
   const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
   const replicaSets = (await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items;
   const current = replicaSets.find((rs) => rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] === revision);
-  const hash = current?.metadata?.labels?.['pod-template-hash'];
+  return { selector, hash: current?.metadata?.labels?.['pod-template-hash'] };
+}
+
+/**
+ * The pods of a Deployment that belong to another revision than its current one, terminating ones included (a
+ * finished rollout no longer counts those, but their containers may still run).
+ */
+export async function podsOfOtherRevisions(kube: KubeClients, namespace: string, name: string): Promise<string[]> {
+  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const { selector, hash } = await currentRevision(kube, deployment);
+  if (!hash || !selector) return [];
+  const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items;
+  return pods.filter((p) => p.metadata?.labels?.['pod-template-hash'] !== hash && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').map((p) => p.metadata!.name!);
+}
+
+async function stuckPodsOfNewRevision(kube: KubeClients, deployment: V1Deployment): Promise<string | undefined> {
+  const namespace = deployment.metadata!.namespace!;
+  const { selector, hash } = await currentRevision(kube, deployment);
   if (!hash) return undefined;
   const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: `${selector},pod-template-hash=${hash}` })).items;
   for (const pod of pods) {
