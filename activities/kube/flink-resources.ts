@@ -120,7 +120,7 @@ export async function listFlinkResources(kube: KubeClients, plural: FlinkPlural,
 
 /** A JSON merge patch of a Flink resource (declarative: the same patch twice changes nothing). */
 export async function patchFlinkResource(kube: KubeClients, plural: FlinkPlural, namespace: string, name: string, body: object): Promise<FlinkResource> {
-  const patched = await kube.custom.patchNamespacedCustomObject({ ...flinkResource(plural), namespace, name, body, fieldManager: 'flinkops' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  const patched: unknown = await kube.custom.patchNamespacedCustomObject({ ...flinkResource(plural), namespace, name, body, fieldManager: 'flinkops' }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
   return FlinkResourceSchema.parse(patched);
 }
 
