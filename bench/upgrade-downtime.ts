@@ -94,28 +94,32 @@ async function scriptUpgrade(flink: FlinkRestClient, jobId: string, args: string
   return flink.runJar(jarId, { jobId: randomJobId(), entryClass: FIXTURE_MAIN_CLASSES.v2, programArgs: args, savepointPath: location });
 }
 
-/** From Flink's timestamps: the old job's first subtask leaving RUNNING to the new job's last subtask entering it. */
+/**
+ * From Flink's timestamps: the old job's first subtask leaving RUNNING to the new job's last subtask entering it.
+ * Flink reports 0 for a state not reached (yet), and the REST API serves execution graphs cached for up to 3 s: the
+ * timestamps are read again until every one of them is there.
+ */
 async function downtime(flink: FlinkRestClient, oldJobId: string, newJobId: string): Promise<Omit<Sample, 'method' | 'run'>> {
-  await waitForAllRunning(flink, newJobId);
-  const [oldJob, newJob] = await Promise.all([flink.jobDetails(oldJobId), flink.jobDetails(newJobId)]);
-  const oldTimes = (await Promise.all(oldJob.vertices.map((v) => subtaskTimes(flink, oldJobId, v.id)))).flat();
-  const newTimes = (await Promise.all(newJob.vertices.map((v) => subtaskTimes(flink, newJobId, v.id)))).flat();
-  const left = Math.min(...oldTimes.map((t) => t.FINISHED ?? t.CANCELED ?? t.FAILED ?? Number.POSITIVE_INFINITY));
-  const finished = oldJob.timestamps.FINISHED ?? oldJob['end-time'];
-  const submitted = newJob.timestamps.INITIALIZING ?? newJob['start-time'];
-  const running = Math.max(...newTimes.map((t) => t.RUNNING ?? Number.POSITIVE_INFINITY));
-  if (!Number.isFinite(left) || !Number.isFinite(running)) throw new Error(`incomplete subtask timestamps of ${oldJobId} or ${newJobId}`);
-  return { downtimeMs: running - left, stopMs: finished - left, handOverMs: submitted - finished, startMs: running - submitted };
-}
-
-async function waitForAllRunning(flink: FlinkRestClient, jobId: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const details = await flink.jobDetails(jobId);
-    const times = (await Promise.all(details.vertices.map((v) => subtaskTimes(flink, jobId, v.id)))).flat();
-    if (times.length > 0 && times.every((t) => t.RUNNING !== undefined)) return;
+  for (let i = 0; i < 150; i++) {
+    const [oldJob, newJob] = await Promise.all([flink.jobDetails(oldJobId), flink.jobDetails(newJobId)]);
+    const oldTimes = (await Promise.all(oldJob.vertices.map((v) => subtaskTimes(flink, oldJobId, v.id)))).flat();
+    const newTimes = (await Promise.all(newJob.vertices.map((v) => subtaskTimes(flink, newJobId, v.id)))).flat();
+    const left = Math.min(...oldTimes.map((t) => reached(t, 'FINISHED') ?? reached(t, 'CANCELED') ?? reached(t, 'FAILED') ?? Number.POSITIVE_INFINITY));
+    const finished = reached(oldJob.timestamps, 'FINISHED');
+    const submitted = reached(newJob.timestamps, 'INITIALIZING') ?? reached(newJob.timestamps, 'CREATED');
+    const running = Math.max(...newTimes.map((t) => reached(t, 'RUNNING') ?? Number.POSITIVE_INFINITY));
+    if (Number.isFinite(left) && Number.isFinite(running) && finished !== undefined && submitted !== undefined && newTimes.length > 0) {
+      return { downtimeMs: running - left, stopMs: finished - left, handOverMs: submitted - finished, startMs: running - submitted };
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`job ${jobId} did not run all its subtasks`);
+  throw new Error(`incomplete timestamps of ${oldJobId} or ${newJobId} after 30 s`);
+}
+
+/** A state's timestamp, undefined when Flink reports 0 (not reached). */
+function reached(timestamps: Record<string, number | undefined>, state: string): number | undefined {
+  const at = timestamps[state];
+  return at !== undefined && at > 0 ? at : undefined;
 }
 
 /** GET /jobs/:id/vertices/:vertex/subtasktimes: when each subtask entered each state. */
