@@ -1,3 +1,4 @@
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadStackConfig, type StackProfile } from '../test/stack/config';
 import { OperationHarness } from '../test/stack/harness';
@@ -28,12 +29,20 @@ export async function runBenchmark(
   await stackUp(config);
   const harness = new OperationHarness(name, profile);
   await harness.setUp();
+  console.log(`machine: ${machine()}`);
   try {
     await benchmark(harness, values);
+    console.log(`machine after the runs: ${machine()}`);
   } finally {
     await harness.tearDown();
     if (!values['keep-stack']) await stackDown(config);
   }
+}
+
+/** Cores, memory and the load averages (1, 5, 15 min): the machine is shared, and its load colours every figure. */
+export function machine(): string {
+  const load = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  return `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load} (1/5/15 min), ${new Date().toISOString()}`;
 }
 
 export function median(values: number[]): number {

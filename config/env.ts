@@ -51,6 +51,8 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
   { env: 'FLINKOPS_REMEDIATION_VERIFY_TIMEOUT', path: 'defaults.remediation.verifyTimeout', description: 'CLI default of remediation --verify-timeout' },
   { env: 'FLINKOPS_REMEDIATION_STABILITY_WINDOW', path: 'defaults.remediation.stabilityWindow', description: 'CLI default of remediation --stability-window' },
   { env: 'FLINKOPS_REMEDIATION_ESCALATION_REPEAT', path: 'defaults.remediation.escalationRepeat', description: 'CLI default of --escalation-repeat' },
+  { env: 'FLINKOPS_REMEDIATION_LOST_JOB_RECOVERY', path: 'defaults.remediation.lostJobRecovery', description: 'CLI default of --lost-job-recovery' },
+  { env: 'FLINKOPS_REMEDIATION_TASKMANAGER_RESTART_WINDOW', path: 'defaults.remediation.taskManagerRestartWindow', description: 'CLI default of --taskmanager-restart-window' },
   { env: 'FLINKOPS_ESCALATION_WEBHOOK_URL', path: 'remediation.escalationWebhookUrl.value', description: 'where remediation escalations are POSTed (secret)' },
   { env: 'FLINKOPS_SHUTDOWN_GRACE_TIME', path: 'worker.shutdownGraceTime', description: 'after SIGTERM, how long activities may finish' },
   { env: 'FLINKOPS_DEPLOYMENT_NAME', path: 'worker.versioning.deploymentName', description: 'Worker Versioning: the worker deployment name' },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DurationSchema as Duration } from '../workflows/model/validation';
 import { normalizeLocation } from '../workflows/model/locations';
+import { LOST_JOB_RECOVERY } from '../workflows/remediation/request';
 
 /**
  * The flinkops configuration file (YAML or JSON; FLINKOPS_CONFIG or --config), the same one for the worker and
@@ -159,6 +160,8 @@ const DefaultsSchema = z.strictObject({
       verifyTimeout: PositiveDuration.optional(),
       stabilityWindow: Duration.optional(),
       escalationRepeat: PositiveDuration.optional(),
+      lostJobRecovery: z.enum(LOST_JOB_RECOVERY).optional(),
+      taskManagerRestartWindow: PositiveDuration.optional(),
     })
     .prefault({}),
 });

@@ -44,7 +44,8 @@ export interface RunIdentity {
   runId: string;
 }
 
-const POLL_MS = 1_000;
+/** Waits for a JobManager or for TaskManagers are on a lost job's critical path: look often. */
+const POLL_MS = 250;
 /** Read by the ReplicaSet controller: on a scale-down, pods with a lower cost go first. */
 const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -108,24 +109,61 @@ export function createRemediationActivities(ctx: ActivityContext) {
     },
 
     /**
+     * Deletes the given TaskManager pods (each only with its uid: a replacement is left alone), so the Deployment
+     * starts fresh ones that register with the new JobManager at once. The restart is remembered first, so the
+     * once-per-window rule holds even if the worker dies right after.
+     */
+    async restartTaskManagers(request: { cluster: ClusterRef; pods: { name: string; uid: string }[] } & RunIdentity): Promise<{ deleted: string[] }> {
+      await memory().update(request.cluster, (state, nowMs) => {
+        const restarts = (state.taskManagerRestarts ??= []);
+        if (!restarts.some((r) => r.runId === request.runId)) restarts.push({ at: nowMs, pods: request.pods.map((p) => p.name), workflowId: request.workflowId, runId: request.runId });
+      });
+      const deleted: string[] = [];
+      for (const pod of request.pods) {
+        try {
+          await ctx.kube.core.deleteNamespacedPod({ name: pod.name, namespace: request.cluster.namespace, body: { preconditions: { uid: pod.uid } } });
+          deleted.push(pod.name);
+        } catch (error) {
+          if (!isNotFound(error) && !isConflict(error)) throw error;
+        }
+      }
+      return { deleted };
+    },
+
+    /**
      * Waits (heartbeating) until the JobManager is back: desired pods ready, REST answering, a fresh HA leader when
      * asked, the given jobs RUNNING. Never throws for "not yet": the workflow diagnoses again either way.
      */
     async awaitClusterRecovery(
-      request: { cluster: ClusterRef; restUrl?: string; timeoutMs: number; stopWhenStuck: boolean } & RecoveryTarget,
-    ): Promise<{ recovered: boolean; detail: string; waitedMs: number; stuck?: string }> {
+      request: {
+        cluster: ClusterRef;
+        restUrl?: string;
+        timeoutMs: number;
+        stopWhenStuck: boolean;
+        /**
+         * No HA: also end the wait as soon as the JobManager pod answers on its own address, before the Service routes
+         * to it, so the workflow can decide on the lost job's TaskManagers early (`answeredByPod` says it did).
+         */
+        untilPodAnswers?: boolean;
+      } & RecoveryTarget,
+    ): Promise<{ recovered: boolean; detail: string; waitedMs: number; stuck?: string; answeredByPod?: string }> {
       let stuck: string | undefined;
+      let answeredByPod: string | undefined;
       const waited = await pollWithHeartbeats(request.timeoutMs, POLL_MS, async () => {
         stuck = undefined;
-        const snapshot = await observeCluster(ctx, { cluster: request.cluster, restUrl: request.restUrl, light: true, jobIds: request.jobIds });
+        const snapshot = await observeCluster(ctx, { cluster: request.cluster, restUrl: request.restUrl, light: true, jobIds: request.jobIds, askPod: request.untilPodAnswers });
         const status = recoveryStatus(snapshot, request);
         if (status.recovered) return { detail: status.detail, done: true };
         stuck = status.stuck;
+        if (request.untilPodAnswers && snapshot.podAnswer) {
+          answeredByPod = snapshot.podAnswer.pod;
+          return { detail: `${status.detail}; JobManager pod ${answeredByPod} answers on its own address`, done: false };
+        }
         return { detail: status.detail, ...(stuck !== undefined && request.stopWhenStuck ? { done: false } : {}) };
       });
       if (waited.done === true) return { recovered: true, detail: waited.detail, waitedMs: waited.waitedMs };
       const detail = waited.done === false ? waited.detail : `not recovered within ${formatDuration(request.timeoutMs)}: ${waited.detail}`;
-      return { recovered: false, detail, waitedMs: waited.waitedMs, ...(stuck ? { stuck } : {}) };
+      return { recovered: false, detail, waitedMs: waited.waitedMs, ...(stuck ? { stuck } : {}), ...(answeredByPod ? { answeredByPod } : {}) };
     },
 
     /**
@@ -135,7 +173,14 @@ export function createRemediationActivities(ctx: ActivityContext) {
      * times out; a submission under the same id before that is offered those slots, and every task fails ("The
      * library registration references a different set of library BLOBs") until Flink gives them up, minutes later.
      */
-    async awaitJobReleased(request: { cluster: ClusterRef; restUrl?: string; jobId: string; timeoutMs: number }): Promise<{ released: boolean; detail: string; waitedMs: number }> {
+    async awaitJobReleased(request: {
+      cluster: ClusterRef;
+      restUrl?: string;
+      jobId: string;
+      timeoutMs: number;
+      /** The uids of TaskManager pods this run restarted: once they are gone, only fresh TaskManagers are left. */
+      restartedPods?: string[];
+    }): Promise<{ released: boolean; detail: string; waitedMs: number }> {
       const waited = await pollWithHeartbeats(request.timeoutMs, POLL_MS, async () => {
         const status = jobReleaseStatus(request.jobId, await observeJobRelease(ctx, request));
         return { detail: status.detail, ...(status.released ? { done: true } : {}) };

@@ -51,6 +51,7 @@ export function prune(memory: RemediationMemory, nowMs: number): RemediationMemo
   return {
     remediations: memory.remediations.filter((r) => r.at >= since),
     podDeletions: memory.podDeletions.filter((d) => d.at >= since),
+    ...(memory.taskManagerRestarts ? { taskManagerRestarts: memory.taskManagerRestarts.filter((r) => r.at >= since) } : {}),
     ...(memory.lastEscalation ? { lastEscalation: memory.lastEscalation } : {}),
   };
 }

@@ -8,23 +8,26 @@ import type {
   LeaderSnapshot,
   RestoreCandidate,
   RestSnapshot,
+  PodAnswer,
+  TaskManagerSide,
 } from '../../workflows/model/cluster-health';
 import { emptyMemory } from '../../workflows/model/cluster-health';
 import type { JobRecord } from '../../workflows/model/record';
 import type { ClusterRef } from '../../workflows/model/target';
 import type { FlinkJobState } from '../../workflows/model/snapshot';
 import { jobRecords, operationLocks, type ActivityContext } from '../context';
-import { FlinkRestError } from '../flink/rest-client';
+import { FlinkRestError, type FlinkRestClient } from '../flink/rest-client';
 import { TERMINAL_JOB_STATES } from '../flink/schemas';
 import type { EndpointOrigin } from '../flink/transport';
 import { checkRestUrl } from '../policy';
-import { inventoryJobManagers } from './jobmanager-pods';
+import { inventoryJobManagers, podRestClient } from './jobmanager-pods';
 import { operatorError, readFlinkResource, reconciledGeneration } from '../kube/flink-resources';
 import { OWNED_BY_FLINK_DEPLOYMENT } from '../targets/operator/resolve';
 import { isNotFound } from '../kube/clients';
 import { serviceRestUrl } from '../targets/endpoint';
 import { resolveCluster, type ResolvedCluster } from '../targets/resolve';
 import { retainedCheckpoints } from './checkpoints';
+import { slotHolders, taskManagerPods } from './job-release';
 import { flinkConfigFromKubernetes, highAvailabilityOf, parseFlinkDuration } from './flink-config';
 import { RemediationMemoryStore } from './memory';
 import { observeZooKeeperHa } from './zookeeper';
@@ -38,6 +41,8 @@ export interface ObserveClusterRequest {
   light?: boolean;
   /** Job ids whose task counts to read (light mode has no known jobs to take them from). */
   jobIds?: string[];
+  /** Light mode: also ask the JobManager pod itself while the Service does not route to it (see ClusterHealthSnapshot.podAnswer). */
+  askPod?: boolean;
 }
 
 export const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
@@ -74,7 +79,8 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
 
   const restUrl = request.restUrl === undefined ? serviceRestUrl(cluster.restService, cluster.restPort, ctx.settings.flink) : await checkRestUrl(request.restUrl, ctx.settings.flink.restUrlOverride);
   const records = request.light ? [] : (await jobRecords(ctx).list(cluster.id)).records.filter(expectedRunning);
-  const { rest, config: restConfig } = await observeRest(ctx, restUrl, request.restUrl === undefined ? 'service' : 'override');
+  const origin = request.restUrl === undefined ? 'service' : 'override';
+  const { rest, config: restConfig } = await observeRest(ctx, restUrl, origin);
   snapshot.rest = rest;
   if (!request.light) await inventory(ctx, cluster, pods, snapshot);
 
@@ -85,6 +91,15 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
   snapshot.ha = await observeHighAvailability(ctx, request.cluster, config, restConfig ? 'rest' : Object.keys(kubeConfig).length > 0 ? 'kubernetes' : 'default');
   // ZooKeeper HA (activities/remediation/zookeeper/): leader, contenders, job entries, clusters sharing the path.
   if (snapshot.ha.mode === 'zookeeper') snapshot.ha.zookeeper = await observeZooKeeperHa(ctx, { cluster, pods, config, light: Boolean(request.light), flinkVersion: snapshot.rest.flinkVersion });
+  if (cluster.kind === 'session-job' && snapshot.ha.mode === 'none' && !rest.reachable && (!request.light || request.askPod)) {
+    const answer = await askJobManagerPod(ctx, cluster, pods);
+    if (answer) snapshot.podAnswer = answer;
+  }
+  if (!request.light && cluster.kind === 'session-job') {
+    // Which TaskManagers a lost job's resubmission depends on: registrations only read when a job flinkops knows is missing.
+    const missing = records.some((r) => !snapshot.rest.jobs.some((j) => j.id === r.currentJobId));
+    snapshot.taskManagers = await observeTaskManagers(ctx, cluster, missing && rest.reachable ? ctx.flinkClient(restUrl, origin) : undefined);
+  }
 
   if (request.light) return snapshot;
   snapshot.knownJobs = await Promise.all(records.map((record) => knownJob(record, snapshot.checkpointDir)));
@@ -118,6 +133,39 @@ async function jobManagerPods(ctx: ActivityContext, cluster: ResolvedCluster): P
     .join(',');
   if (!labelSelector) return [];
   return (await ctx.kube.core.listNamespacedPod({ namespace: cluster.ref.namespace, labelSelector })).items;
+}
+
+/**
+ * The one live, running JobManager pod asked on its own address (flink.podAddressing), read-only: its jobs and the
+ * TaskManagers registered with it. Undefined when there is not exactly one such pod or it does not answer (yet).
+ */
+async function askJobManagerPod(ctx: ActivityContext, cluster: ResolvedCluster, pods: V1Pod[]): Promise<PodAnswer | undefined> {
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running');
+  if (live.length !== 1) return undefined;
+  const pod = live[0]!;
+  const client = podRestClient(ctx, cluster, pod);
+  if (!client) return undefined;
+  try {
+    const [jobs, registered] = await Promise.all([client.listJobs(), slotHolders(client)]);
+    return { pod: pod.metadata?.name ?? '', jobs: jobs.map((j) => ({ id: j.jid, name: j.name, state: j.state })), registered };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cluster's TaskManager pods, and with `flink` the TaskManagers registered with the JobManager and their slots' jobs. */
+async function observeTaskManagers(ctx: ActivityContext, cluster: ResolvedCluster, flink: FlinkRestClient | undefined): Promise<TaskManagerSide> {
+  const pods = await taskManagerPods(ctx.kube, cluster);
+  const side: TaskManagerSide = {
+    pods: pods.map((pod) => ({
+      name: pod.metadata?.name ?? '',
+      uid: pod.metadata?.uid ?? '',
+      ready: pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+      terminating: Boolean(pod.metadata?.deletionTimestamp),
+    })),
+  };
+  if (flink) side.registered = await slotHolders(flink).catch(() => undefined);
+  return side;
 }
 
 function podSnapshot(pod: V1Pod): JobManagerPodSnapshot {

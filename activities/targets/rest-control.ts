@@ -12,6 +12,8 @@ import type { RetireOutcome, SavepointOperation } from './seam';
  * jobs, application clusters). Each wait is polled inside the calling activity, which heartbeats.
  */
 const POLL_MS = 250;
+/** A stop is downtime from the moment its savepoint completes: the job is looked at more often. */
+const STOP_POLL_MS = 100;
 /** Worker and JobManager clocks may disagree a little. */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -51,7 +53,7 @@ export async function runSavepointOperation(flink: FlinkRestClient, request: Sav
       return { status: 'timed-out', reason: `savepoint not completed within ${Math.round(request.timeoutMs / 1000)}s` };
     }
     heartbeat(progress);
-    await sleep(POLL_MS);
+    await sleep(kind === 'stop' ? STOP_POLL_MS : POLL_MS);
   }
 }
 

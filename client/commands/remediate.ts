@@ -6,7 +6,7 @@ import { PROGRESS_QUERIES } from '../../workflows/model/progress-queries';
 import { describeAction, type Diagnosis, type Finding } from '../../workflows/remediation/diagnose';
 import { doctorWorkflowId, registerWorkflowId, remediationWorkflowId, WATCH_SCHEDULE_PREFIX, watchScheduleId } from '../../workflows/remediation/ids';
 import type { registerJobWorkflow, RegisterRequestInput } from '../../workflows/remediation/register';
-import { parseRemediationRequest, type RemediationLimits, type RemediationRequestInput } from '../../workflows/remediation/request';
+import { LOST_JOB_RECOVERY, parseRemediationRequest, type LostJobRecovery, type RemediationLimits, type RemediationRequestInput } from '../../workflows/remediation/request';
 import type { doctorWorkflow, EscalationDetails, RemediationProgress, RemediationResult, remediationWorkflow } from '../../workflows/remediation/workflow';
 import { operationSearchAttributes } from '../../workflows/search-attributes';
 import type { ConfigFile } from '../../config/schema';
@@ -25,6 +25,8 @@ interface LimitOptions {
   verifyTimeout?: string;
   stabilityWindow?: string;
   escalationRepeat?: string;
+  lostJobRecovery?: string;
+  taskmanagerRestartWindow?: string;
 }
 
 interface ClusterOptions extends LimitOptions {
@@ -51,7 +53,12 @@ function withLimitOptions(command: Command): Command {
     .option('--jobmanager-timeout <duration>', 'how long a JobManager may take to be ready (default 3m)')
     .option('--verify-timeout <duration>', 'how long a recovered job may take to prove it runs with its state (default 3m)')
     .option('--stability-window <duration>', 'how long a recovered job must run without a restart (default 10s)')
-    .option('--escalation-repeat <duration>', 'the same escalation is notified again only after this long (default 1h)');
+    .option('--escalation-repeat <duration>', 'the same escalation is notified again only after this long (default 1h)')
+    .option(
+      '--lost-job-recovery <how>',
+      `a job lost with its JobManager (no HA): ${LOST_JOB_RECOVERY.join(' or ')} (default restart-taskmanagers: TaskManagers still tied to the lost JobManager are restarted while the new one runs no job, instead of waiting about 50 s for their heartbeat timeout)`,
+    )
+    .option('--taskmanager-restart-window <duration>', "a cluster's TaskManagers are restarted at most once in this window; within it flinkops waits for them (default 30m)");
 }
 
 function clusterRef(arg: string, namespace: string): ClusterRef {
@@ -77,6 +84,8 @@ export function remediationInput(arg: string, options: ClusterOptions, extra: Pa
     ...pick('verifyTimeout', options.verifyTimeout, (v) => duration('--verify-timeout', v), defaults),
     ...pick('stabilityWindow', options.stabilityWindow, (v) => duration('--stability-window', v), defaults),
     ...pick('escalationRepeat', options.escalationRepeat, (v) => duration('--escalation-repeat', v), defaults),
+    ...pick('taskManagerRestartWindow', options.taskmanagerRestartWindow, (v) => duration('--taskmanager-restart-window', v), defaults),
+    ...pick('lostJobRecovery', options.lostJobRecovery, (v) => lostJobRecovery(v), defaults),
   };
   const input: RemediationRequestInput = { cluster: clusterRef(arg, options.namespace), restUrl: options.restUrl, limits, ...extra };
   const parsed = parseRemediationRequest(input);
@@ -84,7 +93,17 @@ export function remediationInput(arg: string, options: ClusterOptions, extra: Pa
   return input;
 }
 
-function pick<K extends keyof RemediationLimits>(key: K, flag: string | undefined, parse: (value: string) => number, defaults: RemediationDefaults): Partial<RemediationLimits> {
+function lostJobRecovery(value: string): LostJobRecovery {
+  if (!(LOST_JOB_RECOVERY as readonly string[]).includes(value)) throw new CliError(`--lost-job-recovery: one of ${LOST_JOB_RECOVERY.join(', ')}, not "${value}"`, EXIT.invalid);
+  return value as LostJobRecovery;
+}
+
+function pick<K extends keyof RemediationLimits>(
+  key: K,
+  flag: string | undefined,
+  parse: (value: string) => RemediationLimits[K],
+  defaults: RemediationDefaults,
+): Partial<RemediationLimits> {
   const value = flag !== undefined ? parse(flag) : defaults[key];
   return value === undefined ? {} : { [key]: value };
 }

@@ -169,7 +169,7 @@ test('two JobManagers without HA: doctor explains it without writing anything, r
   await deleteCluster('split');
 });
 
-test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job from its newest checkpoint, its state continues, and no later run submits it again', async () => {
+test('no HA, JobManager pod deleted: the watch schedule restarts the TaskManagers tied to the lost JobManager, resubmits the lost job from its newest checkpoint, its state continues, and no later run submits it again', async () => {
   const flink = await h.sessionCluster('solo', 2);
   const job = await h.submitJob(flink, 'v1', 'counter-solo');
   await register('solo', job, 'counter-solo');
@@ -190,10 +190,10 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
 
   // While a watch run works on it, `status` names the run and its step.
   const runningStep = await waitFor(
-    async () => (await h.cli(['status', `${h.namespace}/solo`])).stdout.match(/running: remediationWorkflow flinkops-watch-\S+ \((resubmitting|waiting|verifying): /)?.[1],
+    async () => (await h.cli(['status', `${h.namespace}/solo`])).stdout.match(/running: remediationWorkflow flinkops-watch-\S+ \((restarting-taskmanagers|resubmitting|waiting|verifying): /)?.[1],
     { timeoutMs: 120_000, intervalMs: 500, description: '`status` to show the watch run remediating solo and its step' },
   );
-  expect(['resubmitting', 'waiting', 'verifying']).toContain(runningStep);
+  expect(['restarting-taskmanagers', 'resubmitting', 'waiting', 'verifying']).toContain(runningStep);
 
   // The new JobManager comes up without the job; a watch run resubmits it from the newest retained checkpoint.
   const remediated = await waitFor(
@@ -216,6 +216,11 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
   expect(solo?.restorePoints.map((p) => p.path)).toContain(remediated.savepoint);
   expect(solo?.currentJobId).toBe(job.jobId);
   await expectCountersContinued(job.output, linesBefore);
+  // The fast path: the TaskManager still tied to the lost JobManager was restarted (not waited for), and exactly one
+  // job of that name runs.
+  expect(await eventReasons()).toContain('TaskManagersRestarted');
+  expect((await memory('solo')).taskManagerRestarts?.map((r) => r.workflowId)).toEqual([remediated.workflowId]);
+  expect((await fresh.listJobs()).filter((j) => j.name === 'counter-solo' && !['FAILED', 'CANCELED', 'FINISHED'].includes(j.state)).map((j) => j.jid)).toEqual([job.jobId]);
 
   const disable = await h.cli(['watch', 'disable', `${h.namespace}/solo`]);
   expect(disable.code).toBe(0);
@@ -237,13 +242,28 @@ test('no HA, JobManager pod deleted: the watch schedule resubmits the lost job f
   const linesBeforeKill = readCounters(job.output).length;
   process.kill(jobManagerPid(pod!.metadata!.name!), 'SIGKILL');
   await waitFor(async () => ((await jobManagerPods('solo'))[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, { timeoutMs: 30_000, description: 'the JobManager container to restart' });
-  const third = await h.cli(['remediate', `${h.namespace}/solo`, '--json', '--stability-window', '3s']);
+  // The JobManager answers again, empty; its TaskManager stays tied to the killed one until its heartbeat times out.
+  await waitFor(async () => (await fresh.listJobs().catch(() => undefined)) !== undefined, { timeoutMs: 60_000, description: 'the restarted JobManager to answer' });
+  // The watch restarted them minutes ago: within the window flinkops would wait for them.
+  const guarded = await h.cli(['remediate', `${h.namespace}/solo`, '--dry-run']);
+  expect(guarded.stdout).toMatch(/its TaskManagers were restarted \S+ ago \(by flinkops-watch-\S+\); within the 30m window flinkops waits for them instead of restarting them again/);
+  expect(guarded.stdout).toMatch(/dry run, nothing changed; would: resubmit counter-solo as job/);
+  const fast = await h.cli(['remediate', `${h.namespace}/solo`, '--dry-run', '--taskmanager-restart-window', '1s']);
+  expect(fast.code).toBe(0);
+  expect(fast.stdout).toMatch(/dry run, nothing changed; would: restart TaskManager pod\(s\) solo-taskmanager-\S+ so they register with the new JobManager at once, instead of waiting for their heartbeat to the lost one to time out; resubmit counter-solo/);
+  expect(fast.stdout).toMatch(/TaskManagers stay tied to the JobManager that is gone.*the new JobManager runs no job, so restarting the TaskManager pod\(s\) stops nothing/);
+  const gentle = await h.cli(['remediate', `${h.namespace}/solo`, '--dry-run', '--lost-job-recovery', 'wait-for-taskmanagers']);
+  expect(gentle.stdout).toMatch(/dry run, nothing changed; would: resubmit counter-solo as job/);
+  expect(gentle.stdout).toMatch(/flinkops waits for them \(lost-job recovery: wait-for-taskmanagers\)/);
+  // The gentle path, as configured: nothing restarted, the resubmission waits for the heartbeat timeout.
+  const third = await h.cli(['remediate', `${h.namespace}/solo`, '--json', '--stability-window', '3s', '--lost-job-recovery', 'wait-for-taskmanagers']);
   expect(third.stderr).toBe('');
   expect(third.code).toBe(0);
   const thirdResult = JSON.parse(third.stdout) as RemediationResult;
   expect(thirdResult.outcome).toBe('remediated');
   expect(thirdResult.actions.map((a) => a.kind)).toEqual(expect.arrayContaining(['resubmit-job']));
   expect(thirdResult.actions.map((a) => a.kind)).not.toContain('delete-pod');
+  expect(thirdResult.actions.map((a) => a.kind)).not.toContain('restart-taskmanagers');
   // A killed JobManager releases nothing: the TaskManager holds the job until its heartbeat to it times out, and the
   // resubmission under the same id waits for that.
   expect(thirdResult.actions.find((a) => a.kind === 'resubmit-job')?.detail).toMatch(/after waiting \S+ for the TaskManagers to let go of it \(1 TaskManager\(s\) registered, none holds job/);

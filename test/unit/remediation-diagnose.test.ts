@@ -376,6 +376,8 @@ describe('requests and ids', () => {
       verifyTimeout: 180_000,
       stabilityWindow: 10_000,
       escalationRepeat: 3_600_000,
+      lostJobRecovery: 'restart-taskmanagers',
+      taskManagerRestartWindow: 1_800_000,
     });
     expect(parsed.ok && parsed.request.mode).toBe('remediate');
     const bad = parseRemediationRequest({ cluster: { namespace: 'Flink', name: 'flink' }, limits: { maxRemediationsPerHour: 0, podDeletionWindow: 'soon' } });

@@ -18,6 +18,18 @@ export interface ClusterHealthSnapshot {
   pods: JobManagerPodSnapshot[];
   /** TaskManager replicas the cluster's TaskManager Deployments ask for. */
   taskManagerReplicas: number;
+  /**
+   * The TaskManager side of a session cluster: its pods as Kubernetes has them, and (when a job flinkops knows is
+   * missing from the JobManager) the TaskManagers registered with the JobManager and the jobs their slots hold.
+   * Absent when not observed (light observations, older workers).
+   */
+  taskManagers?: TaskManagerSide;
+  /**
+   * Without HA, while the Service does not route to the JobManager yet (its pod not ready): the one live JobManager
+   * pod asked on its own address (read-only), when it answered. What a lost job's TaskManagers are decided on before
+   * the JobManager is ready (its TaskManagers take longer to start than it takes to become ready).
+   */
+  podAnswer?: PodAnswer;
   ha: HighAvailabilitySnapshot;
   rest: RestSnapshot;
   /** Where the cluster keeps checkpoints and savepoints (from REST when reachable, else from Kubernetes). */
@@ -43,6 +55,32 @@ export interface OperatorManaged {
   /** The spec generation, and the one the operator last reconciled. */
   generation?: number;
   reconciledGeneration?: number;
+}
+
+export interface TaskManagerSide {
+  /** Pods of the cluster's TaskManager Deployments. */
+  pods: TaskManagerPodSnapshot[];
+  /**
+   * TaskManagers registered with the JobManager that reported their slots, with the jobs their allocated slots belong
+   * to; undefined when not read (no job missing, or the REST API did not answer).
+   */
+  registered?: { id: string; jobIds: string[] }[];
+}
+
+export interface PodAnswer {
+  pod: string;
+  /** The jobs that JobManager knows (any state). */
+  jobs: { id: string; name: string; state: FlinkJobState }[];
+  /** The TaskManagers registered with it, with the jobs their allocated slots belong to. */
+  registered: { id: string; jobIds: string[] }[];
+}
+
+export interface TaskManagerPodSnapshot {
+  name: string;
+  uid: string;
+  ready: boolean;
+  /** Being deleted (deletionTimestamp set). */
+  terminating: boolean;
 }
 
 export interface JobManagerDeploymentSnapshot {
@@ -145,6 +183,8 @@ export interface RemediationMemory {
   /** Runs that acted (scaled, deleted a pod, resubmitted a job), newest last. */
   remediations: { at: number; workflowId: string; runId?: string }[];
   podDeletions: { at: number; pod: string; workflowId: string; runId?: string }[];
+  /** TaskManager pods restarted so that they register with a new JobManager at once (absent in older memories). */
+  taskManagerRestarts?: { at: number; pods: string[]; workflowId: string; runId?: string }[];
   lastEscalation?: { at: number; fingerprint: string; workflowId: string; runId?: string };
 }
 

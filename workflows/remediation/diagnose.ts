@@ -2,6 +2,7 @@ import { formatDuration } from '../model/durations';
 import type { ClusterHealthSnapshot, HighAvailabilityMode, JobManagerPodSnapshot, KnownJob, RestoreCandidate } from '../model/cluster-health';
 import { clusterKey, type JarVersion } from '../model/target';
 import type { RemediationLimits } from './request';
+import { chooseTaskManagerRecovery, resubmittableLostJobs } from './taskmanagers';
 import { ZOOKEEPER_HARD_STOPS, zooKeeperFindings, type ZooKeeperFindingCode } from './zookeeper';
 
 /**
@@ -43,6 +44,7 @@ export type FindingCode =
   | 'pod-deletion-window'
   | 'action-did-not-help'
   | 'recovery-timed-out'
+  | 'taskmanagers-tied-to-lost-jobmanager'
   | ZooKeeperFindingCode;
 
 /** What remediation does about a cluster. Scale, delete-pod and resubmit-job are destructive; waits are not. */
@@ -59,6 +61,8 @@ export type RemediationAction =
   | { kind: 'delete-pod'; pod: string; uid: string }
   | { kind: 'wait-for-jobmanager' }
   | { kind: 'await-recovery'; jobIds: string[]; leader: boolean }
+  /** TaskManager pods still tied to a lost JobManager, restarted so fresh ones register at once (./taskmanagers.ts). */
+  | { kind: 'restart-taskmanagers'; pods: { name: string; uid: string }[]; jobIds: string[] }
   | { kind: 'resubmit-job'; jobKey: string; jobName: string; jobId: string; version: JarVersion; restore: RestoreCandidate };
 
 export type PlannedAction = RemediationAction | { kind: 'none' } | { kind: 'escalate' } | { kind: 'deferred'; until: string };
@@ -95,6 +99,11 @@ export interface DiagnoseContext {
   waitedOut: { jobManager?: boolean; recovery?: boolean };
   /** This run already counts against the rate limit (it acted before). */
   counted: boolean;
+  /**
+   * The run may restart TaskManagers still tied to a lost JobManager (limits.lostJobRecovery decides whether it does);
+   * false for runs that started on a worker without that choice.
+   */
+  taskManagerRestart?: boolean;
 }
 
 export interface TakenAction {
@@ -105,7 +114,7 @@ export interface TakenAction {
   detail: string;
 }
 
-const DESTRUCTIVE: ReadonlySet<RemediationAction['kind']> = new Set(['scale-jobmanager', 'delete-pod', 'resubmit-job']);
+const DESTRUCTIVE: ReadonlySet<RemediationAction['kind']> = new Set(['scale-jobmanager', 'delete-pod', 'restart-taskmanagers', 'resubmit-job']);
 /** Waiting reasons that a new pod would hit again: deleting the pod cannot help. */
 const CANNOT_START = ['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'RunContainerError'];
 const TERMINAL = ['FAILED', 'CANCELED', 'FINISHED'];
@@ -117,7 +126,7 @@ function leaderObserved(snapshot: ClusterHealthSnapshot): boolean {
   return snapshot.ha.mode === 'kubernetes' || snapshot.ha.mode === 'zookeeper';
 }
 
-export function isDestructive(action: RemediationAction): boolean {
+export function isDestructive(action: Pick<RemediationAction, 'kind'>): boolean {
   return DESTRUCTIVE.has(action.kind);
 }
 
@@ -129,6 +138,8 @@ export function actionTarget(action: RemediationAction): string {
       return action.pod;
     case 'resubmit-job':
       return action.jobId;
+    case 'restart-taskmanagers':
+      return action.pods.map((p) => p.name).join(',');
     case 'await-recovery':
       return action.jobIds.join(',') || 'leader';
     case 'wait-for-jobmanager':
@@ -499,7 +510,7 @@ export function newestRestoreCandidate(candidates: RestoreCandidate[]): RestoreC
 }
 
 /** Phases run one at a time: the JobManager first, then the leader and recovering jobs, then lost jobs. */
-const PHASES: RemediationAction['kind'][][] = [['scale-jobmanager', 'delete-pod', 'wait-for-jobmanager'], ['await-recovery'], ['resubmit-job']];
+const PHASES: RemediationAction['kind'][][] = [['scale-jobmanager', 'delete-pod', 'wait-for-jobmanager'], ['await-recovery'], ['restart-taskmanagers', 'resubmit-job']];
 
 function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthSnapshot, context: DiagnoseContext): Diagnosis {
   const { limits, nowMs } = context;
@@ -518,6 +529,29 @@ function plan(base: DiagnosisBase, findings: Finding[], snapshot: ClusterHealthS
     if (next.length > 0) break;
   }
   next = mergeWaits(next);
+
+  // A JobManager without HA that answers on its pod address before the Service routes to it: its lost jobs'
+  // TaskManagers are decided on now, so they restart while the JobManager becomes ready (./taskmanagers.ts).
+  const answer = snapshot.podAnswer;
+  if (answer && next.length > 0 && next.every((a) => a.kind === 'wait-for-jobmanager')) {
+    const view = { reachable: true, jobs: answer.jobs, registered: answer.registered, name: `JobManager pod ${answer.pod} (asked on its own address, not ready yet)` };
+    const lost = resubmittableLostJobs(snapshot, view);
+    const choice = lost.length > 0 ? chooseTaskManagerRecovery(snapshot, lost, { nowMs, limits, taken: context.taken, restartSupported: context.taskManagerRestart ?? false }, view) : undefined;
+    if (choice) findings.push(choice.finding);
+    if (choice?.restart) next = [choice.restart, ...next];
+  }
+
+  // Lost jobs: restart TaskManagers still tied to the lost JobManager first, or wait for them (./taskmanagers.ts).
+  const resubmits = next.filter((a): a is Extract<RemediationAction, { kind: 'resubmit-job' }> => a.kind === 'resubmit-job');
+  if (resubmits.length > 0) {
+    const choice = chooseTaskManagerRecovery(
+      snapshot,
+      resubmits.map((a) => a.jobId),
+      { nowMs, limits, taken: context.taken, restartSupported: context.taskManagerRestart ?? false },
+    );
+    if (choice) findings.push(choice.finding);
+    if (choice?.restart) next = [choice.restart, ...next];
+  }
 
   // A JobManager that did not become ready (or reachable) in time is stuck: deleting its pod is what is left to try.
   if (context.waitedOut.jobManager && next.some((a) => a.kind === 'wait-for-jobmanager')) {
@@ -641,6 +675,8 @@ export function describeAction(action: PlannedAction): string {
       return 'wait for a JobManager to become ready';
     case 'await-recovery':
       return `wait for Flink's own recovery${action.leader ? ' (a leader elected)' : ''}${action.jobIds.length ? ` of job(s) ${action.jobIds.join(', ')}` : ''}, then verify`;
+    case 'restart-taskmanagers':
+      return `restart TaskManager pod(s) ${action.pods.map((p) => p.name).join(', ')} so they register with the new JobManager at once, instead of waiting for their heartbeat to the lost one to time out`;
     case 'resubmit-job':
       return `resubmit ${action.jobName} as job ${action.jobId} from ${action.restore.source} ${action.restore.path} once the TaskManagers let go of it, then verify`;
     case 'escalate':

@@ -10,7 +10,19 @@ export const DEFAULT_LIMITS = {
   verifyTimeout: 180_000,
   stabilityWindow: 10_000,
   escalationRepeat: 3_600_000,
+  lostJobRecovery: 'restart-taskmanagers',
+  taskManagerRestartWindow: 1_800_000,
 } as const;
+
+/**
+ * How a job lost with its JobManager (no HA) comes back when the cluster's TaskManagers are still tied to the JobManager
+ * that is gone (they register with the new one only once their heartbeat to the old one times out, heartbeat.timeout,
+ * 50 s by default): `restart-taskmanagers` restarts those TaskManager pods (only while the new JobManager runs no job,
+ * so nothing running is touched) and resubmits as soon as fresh ones registered; `wait-for-taskmanagers` waits for the
+ * heartbeat timeout.
+ */
+export const LOST_JOB_RECOVERY = ['restart-taskmanagers', 'wait-for-taskmanagers'] as const;
+export type LostJobRecovery = (typeof LOST_JOB_RECOVERY)[number];
 
 /** How far a remediation may go, and how long it waits. Durations accept "30s", "5m", ... */
 export const RemediationLimitsSchema = z.object({
@@ -28,6 +40,10 @@ export const RemediationLimitsSchema = z.object({
   stabilityWindow: DurationSchema.default(DEFAULT_LIMITS.stabilityWindow),
   /** The same escalation is notified (webhook) again only after this long. */
   escalationRepeat: DurationSchema.default(DEFAULT_LIMITS.escalationRepeat),
+  /** Lost jobs without HA: restart the TaskManagers still tied to the lost JobManager, or wait for their heartbeat timeout. */
+  lostJobRecovery: z.enum(LOST_JOB_RECOVERY).default(DEFAULT_LIMITS.lostJobRecovery),
+  /** A cluster's TaskManagers are restarted at most once in this window; within it, flinkops waits for them instead. */
+  taskManagerRestartWindow: DurationSchema.default(DEFAULT_LIMITS.taskManagerRestartWindow),
 });
 export type RemediationLimits = z.output<typeof RemediationLimitsSchema>;
 

@@ -59,6 +59,11 @@ export const REMEDIATION_PATCHES = {
    * them after a leader change), and one that ZooKeeper held a checkpoint for must come back restored from one.
    */
   zooKeeperState: 'remediation-zookeeper-verify-state',
+  /**
+   * A job lost without HA: TaskManagers still tied to the lost JobManager may be restarted (limits.lostJobRecovery),
+   * so the job is resubmitted as soon as fresh ones register instead of after their heartbeat timeout.
+   */
+  restartTaskManagers: 'remediation-restart-taskmanagers',
 } as const;
 
 /** The observation reads Kubernetes and, with several JobManagers, asks the REST API several times. */
@@ -88,9 +93,12 @@ class Remediation {
   /** Known jobs this run saw not running: verified before the run counts as a success. */
   private readonly atRisk = new Set<string>();
   private readonly waitedOut: { jobManager?: boolean; recovery?: boolean } = {};
+  /** Uids of the TaskManager pods this run restarted: the resubmission waits only until they are gone. */
+  private readonly restartedTaskManagers: string[] = [];
   /** ZooKeeper HA: jobs that must come back restored from a checkpoint, with the newest ZooKeeper held for each. */
   private readonly zooKeeperCheckpoints = new Map<string, number>();
   private counted = false;
+  private podAnswerAsked = false;
   private locked = false;
   private lockScope?: { cluster: ClusterRef };
   private first?: Diagnosis;
@@ -191,14 +199,39 @@ class Remediation {
         return undefined;
       case 'await-recovery':
         return this.awaitFlinkRecovery(action);
+      case 'restart-taskmanagers':
+        return this.restartTaskManagers(action);
       case 'resubmit-job':
         return this.resubmit(action);
     }
   }
 
+  /** TaskManagers tied to the lost JobManager go, so fresh ones register at once; the resubmission waits for those. */
+  private async restartTaskManagers(action: Extract<RemediationAction, { kind: 'restart-taskmanagers' }>): Promise<string | undefined> {
+    this.step('restarting-taskmanagers', describeAction(action));
+    const { deleted } = await withSummary('restartTaskManagers', QUICK, `restart TaskManager pod(s) ${action.pods.map((p) => p.name).join(', ')}`, {
+      cluster: this.clusterId,
+      pods: action.pods,
+      workflowId: this.workflowId,
+      runId: this.runId,
+    });
+    this.restartedTaskManagers.push(...action.pods.map((p) => p.uid));
+    const which = deleted.length > 0 ? deleted.join(', ') : 'none (they were gone already)';
+    this.took(action, `restarting TaskManager pod(s) ${which} so they register with the new JobManager at once`);
+    if (deleted.length > 0) {
+      await this.event(
+        'Warning',
+        'TaskManagersRestarted',
+        `restarted TaskManager pod(s) ${which}: they were tied to the lost JobManager until their heartbeat timeout, and the new JobManager ran no job (at most once per ${formatDuration(this.request.limits.taskManagerRestartWindow)})`,
+      );
+    }
+    return undefined;
+  }
+
   private async awaitJobManager(kubernetesHa: boolean): Promise<void> {
     const timeoutMs = this.request.limits.jobManagerTimeout;
     this.step('waiting', `waiting up to ${formatDuration(timeoutMs)} for a JobManager to be ready`);
+    const untilPodAnswers = this.untilPodAnswers() ? { untilPodAnswers: true } : {};
     const result = await withSummary('awaitClusterRecovery', polling(timeoutMs), 'wait for the JobManager', {
       cluster: this.request.cluster,
       restUrl: this.request.restUrl,
@@ -206,9 +239,10 @@ class Remediation {
       leader: kubernetesHa,
       timeoutMs,
       stopWhenStuck: true,
+      ...untilPodAnswers,
     });
     this.took({ kind: 'wait-for-jobmanager' }, `waited ${formatDuration(result.waitedMs)} for the JobManager: ${result.detail}`);
-    if (!result.recovered && !result.stuck) this.waitedOut.jobManager = true;
+    if (!result.recovered && !result.stuck && !result.answeredByPod) this.waitedOut.jobManager = true;
   }
 
   /** Flink recovers by itself (HA, or a job's restart strategy): wait for it, then verify the jobs it brought back. */
@@ -280,7 +314,8 @@ class Remediation {
     const timeoutMs = limits.jobManagerTimeout;
     const prepared = await withSummary('prepareVersion', QUICK, `upload ${describeVersion(version)}`, { cluster, restUrl, version });
     this.step('resubmitting', `waiting up to ${formatDuration(timeoutMs)} for the TaskManagers to let go of job ${jobId}`);
-    const release = await withSummary('awaitJobReleased', polling(timeoutMs), `wait for the TaskManagers to let go of ${jobId}`, { cluster, restUrl, jobId, timeoutMs });
+    const restartedPods = this.restartedTaskManagers.length > 0 ? { restartedPods: this.restartedTaskManagers } : {};
+    const release = await withSummary('awaitJobReleased', polling(timeoutMs), `wait for the TaskManagers to let go of ${jobId}`, { cluster, restUrl, jobId, timeoutMs, ...restartedPods });
     this.step('resubmitting', describeAction(action));
     await withSummary('deployVersion', polling(timeoutMs), `resubmit ${action.jobName} as ${jobId}`, {
       cluster,
@@ -338,7 +373,7 @@ class Remediation {
       const failure = await this.verify(jobId, undefined);
       if (failure) return this.escalate(diagnosis, failure);
     }
-    const destructive = this.taken.filter((t) => t.kind === 'scale-jobmanager' || t.kind === 'delete-pod' || t.kind === 'resubmit-job');
+    const destructive = this.taken.filter((t) => isDestructive(t));
     const verified = this.verified.map((v) => `${v.jobName}: ${v.summary}`).join('; ');
     if (destructive.length > 0) {
       const message = `remediated ${clusterKey(this.request.cluster)}: ${destructive.map((t) => t.detail).join('; ')}${verified ? `; verified ${verified}` : ''}`;
@@ -393,7 +428,14 @@ class Remediation {
     this.step('observing', `observing ${clusterKey(cluster)}`);
     const snapshot = await withSummary('observeClusterHealth', OBSERVE, `observe ${clusterKey(cluster)}`, { cluster, restUrl, workflowId: this.workflowId });
     this.snapshot = snapshot;
-    const diagnosis = diagnose(snapshot, { nowMs: Date.now(), limits, taken: this.taken, waitedOut: { ...this.waitedOut }, counted: this.counted });
+    const diagnosis = diagnose(snapshot, {
+      nowMs: Date.now(),
+      limits,
+      taken: this.taken,
+      waitedOut: { ...this.waitedOut },
+      counted: this.counted,
+      taskManagerRestart: this.taskManagerRestartAllowed(snapshot),
+    });
     this.progress.diagnosis = diagnosis;
     if (diagnosis.status === 'unhealthy' && this.request.mode === 'remediate') {
       const running = (jobId: string) => snapshot.rest.reachable && snapshot.rest.jobs.some((j) => j.id === jobId && j.state === 'RUNNING' && j.tasksRunning === j.tasksTotal);
@@ -409,6 +451,31 @@ class Remediation {
     }
     this.step('diagnosed', diagnosis.summary);
     return diagnosis;
+  }
+
+  /**
+   * Whether this run knows the choice between restarting TaskManagers tied to a lost JobManager and waiting for them
+   * (limits.lostJobRecovery makes it): asked (patched) only when a job flinkops knows is missing from the JobManager, so
+   * runs of healthy clusters carry no marker.
+   */
+  private taskManagerRestartAllowed(snapshot: ClusterHealthSnapshot): boolean {
+    const jobs = snapshot.rest.reachable ? snapshot.rest.jobs : snapshot.podAnswer?.jobs;
+    if (!jobs) return false;
+    const missing = snapshot.knownJobs.some((known) => !jobs.some((j) => j.id === known.jobId));
+    return missing && patched(REMEDIATION_PATCHES.restartTaskManagers);
+  }
+
+  /**
+   * The first wait for a JobManager without HA, when its lost jobs' TaskManagers could be restarted: it also ends when
+   * the JobManager pod answers on its own address (before the Service routes to it), once per run.
+   */
+  private untilPodAnswers(): boolean {
+    const snapshot = this.snapshot;
+    if (this.podAnswerAsked || !snapshot || snapshot.ha.mode !== 'none' || snapshot.kind !== 'session-job' || snapshot.knownJobs.length === 0) return false;
+    if (this.request.limits.lostJobRecovery !== 'restart-taskmanagers' || this.taken.some((t) => t.kind === 'restart-taskmanagers')) return false;
+    if (!patched(REMEDIATION_PATCHES.restartTaskManagers)) return false;
+    this.podAnswerAsked = true;
+    return true;
   }
 
   /** The cluster as flinkops keys records, locks and memory: its JobManager Deployment, once observed. */

@@ -69,7 +69,7 @@ const ACTIVITY_NAMES = [
   'describeFlinkCluster', 'getOperationPolicy', 'observeTarget', 'observeJob', 'stopJobWithSavepoint', 'triggerSavepoint', 'cancelJob', 'retireDeployment',
   'prepareVersion', 'discardPreparedVersion', 'deployVersion', 'verifyDeployment', 'recordRestorePoint', 'recordOutcome', 'readJobRecord', 'emitClusterEvent',
   'acquireOperationLock', 'releaseOperationLock', 'recordSavepoint', 'disposeSavepoints', 'recordDisposals', 'takeSavepoint', 'finishSavepointRun',
-  'noteSavepointRun', 'discoverFleet', 'observeClusterHealth', 'scaleJobManager', 'deleteJobManagerPod', 'awaitClusterRecovery', 'awaitJobReleased',
+  'noteSavepointRun', 'discoverFleet', 'observeClusterHealth', 'scaleJobManager', 'deleteJobManagerPod', 'awaitClusterRecovery', 'awaitJobReleased', 'restartTaskManagers',
   'recordRemediationRun', 'recordEscalation', 'notifyEscalation', 'registerJob', 'observeSessionCluster', 'prepareClusterSpec', 'discardClusterSpec',
   'rollSessionCluster',
 ];
