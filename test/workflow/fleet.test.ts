@@ -71,3 +71,19 @@ test('a fleet within one run does not continue as new', async () => {
   expect(result.value.completed).toBe(7);
   expect(result.last).toBe(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
 }, 120_000);
+
+test('a completed savepoint run writes at most 30 history events, with one patch marker', async () => {
+  const { result } = await h.withWorker(stubs(), async (taskQueue) => {
+    const workflowId = `savepoint-${Math.random().toString(16).slice(2)}`;
+    const handle = await h.env!.client.workflow.start('savepointWorkflow', { taskQueue, workflowId, args: [{ cluster: cluster(0), job: 'job-1' }] });
+    const value = (await handle.result()) as { outcome: string };
+    return { value, events: await historyOf(workflowId, handle.firstExecutionRunId) };
+  });
+  expect(result.value.outcome).toBe('completed');
+  const markers = result.events.filter((e) => e.markerRecordedEventAttributes);
+  expect(markers).toHaveLength(1);
+  expect(result.events.length).toBeLessThanOrEqual(30);
+  // The FlinkCluster attribute is the resolved cluster, FlinkJob the job.
+  const upserted = result.events.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+  expect(upserted).toEqual(expect.arrayContaining(['FlinkCluster', 'FlinkJob']));
+}, 120_000);
