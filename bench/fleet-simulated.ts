@@ -1,21 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { defaultCacheDir } from '../test/stack/config';
-import { searchAttributeArgs, temporalCliPath, waitUntilServing } from '../test/stack/temporal';
 import type { FleetSavepointInput, FleetSavepointResult } from '../workflows/savepoint/fleet';
 import { median } from './stats';
 import { breakdown, chainBreakdown, fetchEvents, type HistoryBreakdown } from './history';
-import { simulatedKubeconfig, startSimulation } from './sim/server';
+import { cpuSeconds, peakRssMiB, printTable, startSimulatedWorker, startTemporal } from './sim/environment';
 
 const USAGE = `Fleet savepoints at scale against a simulated Flink REST API and Kubernetes API (loopback, constant-time answers):
 flinkops' own overhead only (worker, Temporal), never a proof of correctness. Starts its own Temporal dev server and worker.
 
-  node dist/bench/fleet-simulated.js [--scale 100x10,100x100,1000x10,1000x100] [--runs 3] [--concurrency 32] [--port 17433]
+  node dist/bench/fleet-simulated.js [--scale 100x10,100x100,1000x10,1000x100] [--runs 3] [--concurrency 32] [--port 17433] [--address HOST:PORT]
+    [--worker-node-options '--max-old-space-size=256']
 
 --scale JOBSxCLUSTERS,...: the jobs (spread evenly) and clusters of each configuration.`;
 
@@ -41,6 +34,8 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '32' },
       port: { type: 'string', default: '17433' },
+      address: { type: 'string' },
+      'worker-node-options': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -51,46 +46,17 @@ async function main(): Promise<void> {
   const scales = values.scale.split(',').map((s) => s.split('x').map(Number) as [number, number]);
   const runs = Number(values.runs);
   const concurrency = Number(values.concurrency);
-  const port = Number(values.port);
-  const dir = mkdtempSync(join(tmpdir(), 'flinkops-sim-'));
-  const children: ChildProcess[] = [];
-  const stopAll = () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
-  process.once('exit', stopAll);
-
-  const temporalServer = spawn(temporalCliPath(defaultCacheDir()), ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error', ...searchAttributeArgs()], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(temporalServer);
-  const address = `127.0.0.1:${port}`;
-  await waitUntilServing(address, 60_000);
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const temporal = await startTemporal({ port: Number(values.port), address: values.address });
+  const client = temporal.client;
   const table: { jobs: number; clusters: number; figures: RunFigures[] }[] = [];
   try {
     for (const [jobs, clusters] of scales) {
       const figures: RunFigures[] = [];
-      const sim = await startSimulation({ clusters, jobsPerCluster: Math.ceil(jobs / clusters) });
-      const kubeconfig = join(dir, `kubeconfig-${jobs}x${clusters}`);
-      writeFileSync(kubeconfig, simulatedKubeconfig(sim.kubeUrl));
-      const taskQueue = `sim-${jobs}x${clusters}`;
-      const worker = spawn(process.execPath, [resolve(__dirname, '../worker/main.js')], {
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: address,
-          FLINKOPS_TASK_QUEUE: taskQueue,
-          KUBECONFIG: kubeconfig,
-          FLINKOPS_SERVICE_ADDRESSING: 'cluster-ip',
-          FLINKOPS_LOG_LEVEL: 'warn',
-          FLINKOPS_METRICS_BIND_ADDRESS: 'off',
-          FLINKOPS_HEALTH_BIND_ADDRESS: 'off',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      children.push(worker);
+      const taskQueue = `sim-${jobs}x${clusters}-${Date.now()}`;
+      const worker = await startSimulatedWorker(temporal, { clusters, jobsPerCluster: Math.ceil(jobs / clusters) }, taskQueue, values['worker-node-options'] ? { NODE_OPTIONS: values['worker-node-options'] } : {});
       try {
-        await waitForPoller(client, taskQueue);
         for (let run = 0; run < runs; run++) {
-          const before = { worker: cpuSeconds(worker.pid!), temporal: cpuSeconds(temporalServer.pid!), sim: process.cpuUsage() };
+          const before = { worker: cpuSeconds(worker.pid), temporal: temporal.pid ? cpuSeconds(temporal.pid) : 0, sim: process.cpuUsage() };
           const workflowId = `sim-fleet-${jobs}x${clusters}-${run}-${Date.now()}`;
           const input: FleetSavepointInput = { selector: 'flinkops.sim/fleet=sim', namespace: 'sim', concurrency, savepoint: { trigger: 'schedule', retention: { keepLast: 3 } } };
           const started = Date.now();
@@ -98,7 +64,7 @@ async function main(): Promise<void> {
           const result = (await handle.result()) as FleetSavepointResult;
           const wallMs = Date.now() - started;
           const simCpu = process.cpuUsage(before.sim);
-          const after = { worker: cpuSeconds(worker.pid!), temporal: cpuSeconds(temporalServer.pid!) };
+          const after = { worker: cpuSeconds(worker.pid), temporal: temporal.pid ? cpuSeconds(temporal.pid) : 0 };
           const chain = await chainBreakdown(client, workflowId, handle.firstExecutionRunId);
           const sample = result.runs.filter((_, i) => i % Math.max(1, Math.floor(result.runs.length / 20)) === 0).slice(0, 20);
           const childHistories: HistoryBreakdown[] = [];
@@ -111,7 +77,7 @@ async function main(): Promise<void> {
             completed: result.completed,
             targets: result.targets,
             childEvents: childHistories.map((b) => b.events),
-            workerPeakMiB: peakRssMiB(worker.pid!),
+            workerPeakMiB: peakRssMiB(worker.pid),
             workerCpuS: after.worker - before.worker,
             temporalCpuS: after.temporal - before.temporal,
             simCpuS: (simCpu.user + simCpu.system) / 1e6,
@@ -134,16 +100,12 @@ async function main(): Promise<void> {
           }
         }
       } finally {
-        worker.kill('SIGTERM');
-        await new Promise((r) => worker.once('exit', r));
-        await sim.close();
+        await worker.stop();
       }
       table.push({ jobs, clusters, figures });
     }
   } finally {
-    await connection.close();
-    stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    await temporal.stop();
   }
   report(table, concurrency, runs);
 }
@@ -178,43 +140,6 @@ function report(table: { jobs: number; clusters: number; figures: RunFigures[] }
   );
   const incomplete = table.flatMap(({ jobs, clusters, figures }) => figures.filter((x) => x.completed !== x.targets).map(() => `${jobs}x${clusters}`));
   if (incomplete.length > 0) console.log(`\nWARNING: runs with savepoints not completed: ${incomplete.join(', ')}`);
-}
-
-export function printTable(head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  console.log(head.map((h, i) => h.padStart(widths[i]!)).join('  '));
-  for (const row of rows) console.log(row.map((c, i) => c.padStart(widths[i]!)).join('  '));
-}
-
-/** Until the worker polls its task queue (its start-up, the workflow bundle's loading, is not measured as fleet time). */
-async function waitForPoller(client: Client, taskQueue: string): Promise<void> {
-  for (let i = 0; i < 120; i++) {
-    const answer = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
-    if ((answer.pollers ?? []).length > 0) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`no worker polls ${taskQueue} after 60 s`);
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
-}
-
-function peakRssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
-  return Math.round(Number(/\d+/.exec(line ?? '')?.[0] ?? 0) / 1024);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 main().catch((error: unknown) => {
