@@ -8,7 +8,7 @@ const USAGE = `Fleet savepoints at scale against a simulated Flink REST API and 
 flinkops' own overhead only (worker, Temporal), never a proof of correctness. Starts its own Temporal dev server and worker.
 
   node dist/bench/fleet-simulated.js [--scale 100x10,100x100,1000x10,1000x100] [--runs 3] [--concurrency 32] [--port 17433] [--address HOST:PORT]
-    [--worker-node-options '--max-old-space-size=256']
+    [--worker-node-options=--max-old-space-size=256]
 
 --scale JOBSxCLUSTERS,...: the jobs (spread evenly) and clusters of each configuration.`;
 

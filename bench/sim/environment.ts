@@ -16,6 +16,8 @@ export async function startTemporal(options: { port: number; address?: string })
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     process.once('exit', () => server?.kill('SIGTERM'));
+    // Stopped from outside (a timeout, Ctrl-C): the 'exit' handlers stop the server and the worker too.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(128 + (signal === 'SIGTERM' ? 15 : 2)));
     address = `127.0.0.1:${options.port}`;
   }
   await waitUntilServing(address, 60_000);
