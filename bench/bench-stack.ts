@@ -45,8 +45,4 @@ export function machine(): string {
   return `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load} (1/5/15 min), ${new Date().toISOString()}`;
 }
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+export { median } from './stats';

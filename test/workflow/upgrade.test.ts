@@ -228,3 +228,20 @@ test('the progress query names the plan, the savepoint and the new job', async (
   expect(result.savepoint).toBe(SAVEPOINT);
   expect(result.plan?.steps.join('\n')).toMatch(/arguments \["--output","\/out"\]/);
 }, 60_000);
+
+test('a successful upgrade: one patch marker, no separate policy read', async () => {
+  const { result } = await h.withWorker(stubs(), async (taskQueue) => {
+    const workflowId = `upgrade-${Math.random().toString(16).slice(2)}`;
+    const handle = await h.env!.client.workflow.start('upgradeWorkflow', { taskQueue, workflowId, args: [request] });
+    const value = (await handle.result()) as UpgradeResult;
+    return { value, events: (await handle.fetchHistory()).events ?? [] };
+  });
+  expect(result.value.outcome).toBe('succeeded');
+  if (process.env.DEBUG_WF) console.log(`upgrade history: ${result.events.length} events`);
+  expect(result.events.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(1);
+  const activities = result.events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+  expect(activities).not.toContain('getOperationPolicy');
+  expect(activities.filter((a) => a === 'emitClusterEvent')).toHaveLength(2);
+  // 0.2.0: 12 activities, a patch marker, 74 events (bench/history-events.ts); 0.3.0: 11 activities.
+  expect(activities).toHaveLength(11);
+}, 60_000);

@@ -2,7 +2,8 @@ import { ApplicationFailure, isCancellation, patched, setHandler, upsertSearchAt
 import type { RecordIdentity } from '../../activities/records';
 import { failureMessage, polling, QUICK, withSummary } from '../activity-profiles';
 import { reportStep } from '../progress';
-import { jobKeyFor } from '../model/target';
+import { clusterKey, jobKeyFor } from '../model/target';
+import { FLINK_CLUSTER, FLINK_JOB } from '../search-attributes';
 import type { TargetSnapshot } from '../model/snapshot';
 import { recordSavepointRun, recordSavepointState } from '../metrics';
 import { newestSavepointAt, type MetricTarget } from '../model/metric-labels';
@@ -19,6 +20,12 @@ export { getSavepointProgressQuery, type SavepointProgress, type SavepointResult
 export const SAVEPOINT_PATCHES = {
   /** 0.2.0: three activities per run instead of eight (smaller histories); the 0.1.0 run is kept for replays. */
   fewerActivities: 'savepoint-run-in-three-activities',
+  /**
+   * 0.3.0: one patch marker per run instead of two. Every patched() call costs a run two history events (its marker
+   * and the TemporalChangeVersion search attribute), so this one stands for both 0.2.0 patches above and the canonical
+   * FlinkCluster attribute (canonical-target.ts); runs that recorded those replay through the 0.2.0 path unchanged.
+   */
+  onePatchMarker: 'savepoint-run-0.3',
 } as const;
 
 /**
@@ -29,8 +36,9 @@ export const SAVEPOINT_PATCHES = {
 export async function savepointWorkflow(input: SavepointRequestInput): Promise<SavepointResult> {
   const parsed = parseSavepointRequest(input);
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(`invalid savepoint request: ${parsed.problem}`, 'InvalidRequest');
+  if (patched(SAVEPOINT_PATCHES.onePatchMarker)) return new SavepointRun(parsed.request, 'canonical').run();
   if (!patched(SAVEPOINT_PATCHES.fewerActivities)) return new LegacySavepointRun(parsed.request).run();
-  return new SavepointRun(parsed.request).run();
+  return new SavepointRun(parsed.request, 'behind-patch').run();
 }
 
 class SavepointRun {
@@ -39,7 +47,14 @@ class SavepointRun {
   /** The job the run's metrics are about: as asked for until observed, then as flinkops keys it. */
   private target: MetricTarget;
 
-  constructor(private readonly request: SavepointRequest) {
+  /**
+   * @param clusterAttribute 'canonical': FlinkCluster is upserted as the resolved cluster (0.3.0 runs); 'behind-patch':
+   * as 0.2.0 runs decided it, through CANONICAL_CLUSTER_PATCH.
+   */
+  constructor(
+    private readonly request: SavepointRequest,
+    private readonly clusterAttribute: 'canonical' | 'behind-patch',
+  ) {
     setHandler(getSavepointProgressQuery, () => this.progress);
     this.target = { cluster: request.cluster, job: request.job };
   }
@@ -61,7 +76,11 @@ class SavepointRun {
       const job = snapshot.job && snapshot.kind ? { cluster: snapshot.cluster, kind: snapshot.kind, jobName: snapshot.job.name, jobId: snapshot.job.id, jobKey: snapshot.record?.jobKey ?? jobKeyFor(snapshot.job.name) } : undefined;
       return this.skip(decision.reason, job);
     }
-    upsertSearchAttributes(resolvedTargetAttributes(decision.plan.cluster, decision.plan.jobName));
+    upsertSearchAttributes(
+      this.clusterAttribute === 'canonical'
+        ? [{ key: FLINK_CLUSTER, value: clusterKey(decision.plan.cluster) }, { key: FLINK_JOB, value: decision.plan.jobName }]
+        : resolvedTargetAttributes(decision.plan.cluster, decision.plan.jobName),
+    );
     return this.take(decision.plan);
   }
 

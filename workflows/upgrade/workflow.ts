@@ -18,9 +18,10 @@ import { formatDuration } from '../model/durations';
 import { PROGRESS_QUERIES } from '../model/progress-queries';
 import { reportStep } from '../progress';
 import type { JobSnapshot } from '../model/snapshot';
-import { describeVersion, type VersionSpec } from '../model/target';
+import { clusterKey, describeVersion, type VersionSpec } from '../model/target';
 import { recordUpgrade } from '../metrics';
 import { resolvedTargetAttributes } from '../canonical-target';
+import { FLINK_CLUSTER, FLINK_JOB } from '../search-attributes';
 import { decidePreflight, decideRestorePoint, type PreflightCheck, type RestoreDecision, type StopOutcome, type UpgradePlan } from './decide';
 import { withLegacyDefaults } from './legacy-snapshot';
 import { parseUpgradeRequest, type UpgradeRequest, type UpgradeRequestInput } from './request';
@@ -73,6 +74,13 @@ export const abortUpgradeUpdate = defineUpdate<string, [{ by: string; reason?: s
 export const UPGRADE_PATCHES = {
   /** 0.2.0: before the previous version comes back, the new job is cancelled and confirmed gone. */
   retireBeforeBringBack: 'retire-new-job-before-bringing-back-the-old',
+  /**
+   * 0.3.0: fewer history events. Every patched() call costs two events (its marker and the TemporalChangeVersion
+   * search attribute), so this one stands for retireBeforeBringBack and the canonical FlinkCluster patch too; and the
+   * worker's policy comes with the observation (observeTarget already returns it) instead of a getOperationPolicy
+   * activity of its own.
+   */
+  fewerEvents: 'upgrade-0.3-fewer-events',
 } as const;
 
 /**
@@ -107,6 +115,8 @@ class Upgrade {
   private prepared?: PreparedVersion;
   private verification?: string;
   private readonly warnings: string[] = [];
+  /** UPGRADE_PATCHES.fewerEvents: decided once, at the start. */
+  private fewerEvents = false;
 
   constructor(private readonly request: UpgradeRequest) {
     const now = Date.now();
@@ -148,9 +158,9 @@ class Upgrade {
 
   async run(): Promise<UpgradeResult> {
     const request = this.request;
+    this.fewerEvents = patched(UPGRADE_PATCHES.fewerEvents);
     this.step('preflight', `observing ${request.cluster.namespace}/${request.cluster.name}`);
-    const [policy, snapshot] = await Promise.all([
-      quickActivities.getOperationPolicy(),
+    const observe = () =>
       withSummary('observeTarget', QUICK, 'observe cluster and job', {
         cluster: request.cluster,
         job: request.job,
@@ -161,15 +171,19 @@ class Upgrade {
         mode: request.mode,
         savepointDir: request.savepointDir,
         deployTimeoutMs: request.timeouts.deploy,
-      }),
-    ]);
+      });
+    const [policy, snapshot] = this.fewerEvents
+      ? await observe().then((observed) => [{ allowedSavepointPrefixes: observed.allowedSavepointPrefixes ?? [] }, observed] as const)
+      : await Promise.all([quickActivities.getOperationPolicy(), observe()]);
     const preflight = decidePreflight(withLegacyDefaults(snapshot), request, policy);
     if (preflight.kind === 'refuse') throw this.refused(preflight.reason, preflight.checks);
     const plan = (this.plan = preflight.plan);
     this.progress.plan = plan;
     this.target = { cluster: plan.cluster, restUrl: request.restUrl };
     this.checkpointTimeoutMs = snapshot.job?.checkpointing?.timeoutMs;
-    upsertSearchAttributes(resolvedTargetAttributes(plan.cluster, plan.jobName));
+    upsertSearchAttributes(
+      this.fewerEvents ? [{ key: FLINK_CLUSTER, value: clusterKey(plan.cluster) }, { key: FLINK_JOB, value: plan.jobName }] : resolvedTargetAttributes(plan.cluster, plan.jobName),
+    );
     if (request.dryRun) {
       this.step('done', 'dry run: nothing changed');
       this.recordOutcome('dry-run');
@@ -359,7 +373,7 @@ class Upgrade {
    */
   private async retireNewJob(): Promise<string | undefined> {
     const jobId = this.newJobId;
-    if (!jobId || !patched(UPGRADE_PATCHES.retireBeforeBringBack)) return undefined;
+    if (!jobId || !(this.fewerEvents || patched(UPGRADE_PATCHES.retireBeforeBringBack))) return undefined;
     this.step('retiring', `making sure job ${jobId} is gone before the previous version starts`);
     try {
       const retired = await retireJob(this.target, jobId, this.request.timeouts.savepoint);
@@ -414,7 +428,7 @@ class Upgrade {
     }
     if (this.newJobId) {
       const job = await observeJob(this.target, this.newJobId).catch(() => undefined);
-      if (job && keepsRunning(job, patched(UPGRADE_PATCHES.retireBeforeBringBack))) {
+      if (job && keepsRunning(job, this.fewerEvents || patched(UPGRADE_PATCHES.retireBeforeBringBack))) {
         await this.finish('cancelled', `cancelled; job ${this.newJobId} keeps running`);
         return;
       }
