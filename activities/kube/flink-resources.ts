@@ -143,6 +143,17 @@ export function reconciledGeneration(resource: FlinkResource): number | undefine
 }
 
 /** The operator's error, as one line (it stores a JSON document with type, message and the throwable list). */
+/**
+ * The savepoint the operator took when it suspended the job for an upgrade, at or after `sinceMs`. Operator 1.7.0
+ * also reports the job's latest checkpoint as `lastSavepoint` (trigger type UNKNOWN) once the job is terminal, which
+ * can hide the suspend's savepoint (trigger type UPGRADE) in the history: only the latter is the stop's savepoint.
+ */
+export function upgradeSavepointOf(resource: FlinkResource, sinceMs: number): string | undefined {
+  const info = resource.status?.jobStatus?.savepointInfo;
+  const candidates = [info?.lastSavepoint, ...(info?.savepointHistory ?? [])].filter((s) => s?.triggerType === 'UPGRADE' && s.location && (s.timeStamp ?? 0) >= sinceMs);
+  return candidates.sort((a, b) => (b?.timeStamp ?? 0) - (a?.timeStamp ?? 0))[0]?.location;
+}
+
 export function operatorError(resource: FlinkResource): string | undefined {
   const error = resource.status?.error;
   if (!error) return undefined;

@@ -1,6 +1,6 @@
 import { checkJarUri } from '../../activities/policy';
 import type { FlinkResource } from '../../activities/kube/flink-resources';
-import { operatorError, reconciledGeneration } from '../../activities/kube/flink-resources';
+import { operatorError, reconciledGeneration, upgradeSavepointOf } from '../../activities/kube/flink-resources';
 import { operatorUpgradeChecks } from '../../activities/targets/operator/preflight';
 import type { OperatorResource } from '../../activities/targets/operator/resolve';
 import { nonceOf, OperatorTarget } from '../../activities/targets/operator/target';
@@ -57,6 +57,26 @@ describe('operator preflight', () => {
     expect(reconciledGeneration(resource())).toBe(3);
     expect(reconciledGeneration(resource({ status: {} }))).toBeUndefined();
     expect(operatorError(resource({ status: { error: 'not json' } }))).toBe('not json');
+  });
+
+  test("the stop's savepoint is the operator's UPGRADE savepoint, not the checkpoint it reports as lastSavepoint once the job is terminal", () => {
+    // As operator 1.7.0 reported a suspended FlinkSessionJob on the local stack.
+    const status = {
+      jobStatus: {
+        state: 'FINISHED',
+        savepointInfo: {
+          lastSavepoint: { formatType: 'UNKNOWN', location: 'file:/ck/337f/chk-2', timeStamp: 1_796_249_663_960, triggerType: 'UNKNOWN' },
+          savepointHistory: [
+            { formatType: 'UNKNOWN', location: 'file:/sp/savepoint-337f0c-6826fd007904', timeStamp: 1_796_249_667_060, triggerType: 'UPGRADE' },
+            { formatType: 'UNKNOWN', location: 'file:/ck/337f/chk-2', timeStamp: 1_796_249_663_960, triggerType: 'UNKNOWN' },
+          ],
+        },
+      },
+    };
+    expect(upgradeSavepointOf(resource({ status }), 1_796_249_660_000)).toBe('file:/sp/savepoint-337f0c-6826fd007904');
+    // An UPGRADE savepoint from before this stop is not this stop's.
+    expect(upgradeSavepointOf(resource({ status }), 1_796_249_668_000)).toBeUndefined();
+    expect(upgradeSavepointOf(resource({ status: { jobStatus: { savepointInfo: { lastSavepoint: status.jobStatus.savepointInfo.lastSavepoint } } } }), 0)).toBeUndefined();
   });
 
   test("the operator's error names the root cause from Flink's remote stack trace, not only the outer failure", () => {

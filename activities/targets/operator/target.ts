@@ -10,6 +10,7 @@ import { checkJarUri, PolicyRefusal } from '../../policy';
 import {
   deleteFlinkResource,
   operatorError as operatorErrorOf,
+  upgradeSavepointOf,
   patchFlinkResource,
   readFlinkResource,
   reconciledGeneration as reconciledGenerationOf,
@@ -139,8 +140,7 @@ export class OperatorTarget implements FlinkTarget {
       await this.patch({ spec: { job: { state: 'suspended', upgradeMode: 'savepoint' } } });
     }
     const done = await this.waitFor(operation.timeoutMs, startedAt, operation.triggerId, (r) => {
-      const savepoint = r.status?.jobStatus?.savepointInfo?.lastSavepoint;
-      const taken = savepoint?.location && (savepoint.timeStamp ?? 0) >= startedAt - CLOCK_SKEW_MS ? savepoint.location : undefined;
+      const taken = upgradeSavepointOf(r, startedAt - CLOCK_SKEW_MS);
       return r.status?.lifecycleState === 'SUSPENDED' && taken ? { location: taken } : undefined;
     });
     if (done) {
