@@ -245,11 +245,21 @@ export async function openTarget(deps: TargetDeps, ref: TargetRef): Promise<Flin
   const operator = await resolveOperatorResource(deps.kube, ref.cluster, ref.job, 'problem' in cluster ? undefined : cluster.jobManager);
   if (operator && 'problem' in operator) return operator;
   if (operator) {
-    const found = endpoint(operator.restService, operator.restService?.spec?.ports?.find((p) => p.name === 'rest')?.port ?? 8081);
+    const port = operator.restService?.spec?.ports?.find((p) => p.name === 'rest')?.port ?? 8081;
+    // A suspended application FlinkDeployment has no cluster, so no Service: the operator creates <name>-rest again
+    // when it deploys. Deploying and retiring read the resource's status only; a REST call meanwhile fails as "gone".
+    const absent = !override && !operator.restService && operator.kind === 'operator-deployment';
+    const found = absent ? absentServiceEndpoint(deps, { namespace: operator.id.namespace, name: `${operator.id.name}-rest` }, port) : endpoint(operator.restService, port);
     return 'problem' in found ? found : TARGET_FACTORIES[operator.kind](deps, operator, found);
   }
   if ('problem' in cluster) return cluster;
   const found = endpoint(cluster.restService, cluster.restPort);
   if ('problem' in found) return found;
   return cluster.kind === 'application' ? TARGET_FACTORIES.application(deps, cluster, found) : TARGET_FACTORIES['session-job'](deps, cluster, found);
+}
+
+/** The endpoint a Service will have once it exists again (its DNS name: there is no cluster IP yet). */
+function absentServiceEndpoint(deps: TargetDeps, service: { namespace: string; name: string }, port: number): TargetEndpoint {
+  const restUrl = serviceRestUrl({ metadata: service }, port, { ...deps.settings.flink, serviceAddressing: 'dns' });
+  return { restUrl, flink: deps.flinkClient(restUrl, 'service') };
 }
