@@ -96,16 +96,22 @@ export async function jobState(flink: FlinkRestClient, jobId: string): Promise<s
   }
 }
 
-/** Cancels the job (no savepoint) and waits until Flink reports it terminal. */
-export async function cancelAndWait(flink: FlinkRestClient, jobId: string, timeoutMs: number): Promise<void> {
+/** Cancels the job (no savepoint) and waits until Flink reports it terminal; returns that state (undefined: unknown). */
+export async function cancelAndWait(flink: FlinkRestClient, jobId: string, timeoutMs: number): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   let requested = false;
   for (;;) {
     const state = await jobState(flink, jobId);
-    if (state === undefined || TERMINAL_JOB_STATES.includes(state as never)) return;
+    if (state === undefined || TERMINAL_JOB_STATES.includes(state as never)) return state;
     if (!requested && state !== 'CANCELLING') {
-      await flink.cancelJob(jobId);
+      try {
+        await flink.cancelJob(jobId);
+      } catch (error) {
+        // 409: the job reached a terminal state (FAILED, FINISHED) between the read and the cancel; look again.
+        if (!(error instanceof FlinkRestError && error.status === 409)) throw error;
+      }
       requested = true;
+      continue;
     }
     if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`job ${jobId} still ${state} after cancelling`, 'CancelTimedOut');
     heartbeat(state);
@@ -118,13 +124,14 @@ export async function retireJob(flink: FlinkRestClient, jobId: string, timeoutMs
   const state = await jobState(flink, jobId);
   if (state === undefined) return { gone: true, detail: `job ${jobId} is not known to the JobManager` };
   if (TERMINAL_JOB_STATES.includes(state as never)) return { gone: true, detail: `job ${jobId} is ${state}` };
+  let ended: string | undefined;
   try {
-    await cancelAndWait(flink, jobId, timeoutMs);
+    ended = await cancelAndWait(flink, jobId, timeoutMs);
   } catch (error) {
     const now = await jobState(flink, jobId).catch(() => 'unknown');
     return { gone: false, detail: `job ${jobId} could not be cancelled (${(error as Error).message}); it is ${now ?? 'gone'}` };
   }
-  return { gone: true, detail: `job ${jobId} cancelled (was ${state})` };
+  return { gone: true, detail: `job ${jobId} ${ended ?? 'unknown to the JobManager'} after cancelling (was ${state})` };
 }
 
 /** A cluster's savepoint and checkpoint directories, from its JobManager's configuration. */

@@ -3,9 +3,9 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { FlinkRestClient } from '../../activities/flink/rest-client';
 import type { KubeClients } from '../../activities/kube/clients';
 import { OperationLocks } from '../../activities/locks/operation-lock';
-import { runSavepointOperation } from '../../activities/targets/rest-control';
+import { retireJob, runSavepointOperation } from '../../activities/targets/rest-control';
 import { SessionJobTarget } from '../../activities/targets/session-job/target';
-import type { TargetDeps } from '../../activities/targets/seam';
+import type { RetireOutcome, TargetDeps } from '../../activities/targets/seam';
 import type { ResolvedCluster } from '../../activities/targets/resolve';
 
 // Activities with a fake context: what a retried attempt does with what the one before it left behind.
@@ -62,6 +62,31 @@ describe('a savepoint operation resumed by a retried attempt', () => {
     const outcome = await env.run(() => runSavepointOperation(flink.client, { jobId: JOB, triggerId: TRIGGER, targetDirectory: 'file:///sp', timeoutMs: 600_000 }, 'stop'));
     expect(outcome).toEqual({ status: 'completed', location: 'file:/sp/savepoint-3' });
     expect(flink.seen.filter((s) => s.startsWith('POST'))).toHaveLength(1);
+  });
+});
+
+describe('retiring a job that ends on its own while it is being cancelled', () => {
+  const jobBody = (state: string) => ({ jid: JOB, name: 'counter', state, 'start-time': 1, 'end-time': -1, now: 2, timestamps: {}, vertices: [] });
+  test('a cancel refused because the job just FAILED counts as gone: the job is terminal, nothing runs', async () => {
+    let reads = 0;
+    const flink = scriptedFlink((method, path) => {
+      if (method === 'PATCH') return { status: 409, body: { errors: ['Job cancellation failed because the job has already reached another terminal state (FAILED).'] } };
+      if (path === `/jobs/${JOB}`) return { status: 200, body: jobBody(++reads <= 2 ? 'RESTARTING' : 'FAILED') };
+      return { status: 404, body: { errors: ['not found'] } };
+    });
+    const outcome: RetireOutcome = await new MockActivityEnvironment().run(() => retireJob(flink.client, JOB, 1_000));
+    expect(outcome.gone).toBe(true);
+    expect(outcome.detail).toMatch(/FAILED/);
+  });
+
+  test('a job still RUNNING after a refused cancel is not gone', async () => {
+    const flink = scriptedFlink((method, path) => {
+      if (method === 'PATCH') return { status: 409, body: { errors: ['conflict'] } };
+      if (path === `/jobs/${JOB}`) return { status: 200, body: jobBody('RUNNING') };
+      return { status: 404, body: { errors: ['not found'] } };
+    });
+    const outcome: RetireOutcome = await new MockActivityEnvironment().run(() => retireJob(flink.client, JOB, 1_000));
+    expect(outcome).toMatchObject({ gone: false, detail: expect.stringMatching(/could not be cancelled .*it is RUNNING/) });
   });
 });
 

@@ -100,8 +100,8 @@ export class ApplicationTarget implements FlinkTarget {
     return runSavepointOperation(this.flink, operation, 'savepoint');
   }
 
-  cancel(jobId: string, timeoutMs: number): Promise<void> {
-    return cancelAndWait(this.flink, jobId, timeoutMs);
+  async cancel(jobId: string, timeoutMs: number): Promise<void> {
+    await cancelAndWait(this.flink, jobId, timeoutMs);
   }
 
   /**

@@ -75,8 +75,8 @@ export class SessionJobTarget implements FlinkTarget {
     return runSavepointOperation(this.flink, operation, 'savepoint');
   }
 
-  cancel(jobId: string, timeoutMs: number): Promise<void> {
-    return cancelAndWait(this.flink, jobId, timeoutMs);
+  async cancel(jobId: string, timeoutMs: number): Promise<void> {
+    await cancelAndWait(this.flink, jobId, timeoutMs);
   }
 
   retire(jobId: string, timeoutMs: number): Promise<RetireOutcome> {
