@@ -169,7 +169,7 @@ function printStatus(snapshot: TargetSnapshot, running: { workflowId: string; ty
   if (running.length === 0) print('no flinkops operation running');
   for (const r of running) {
     print(`running: ${r.type} ${r.workflowId}${r.step ? ` (${r.step})` : ''}`);
-    for (const job of r.jobs ?? []) print(`  ${job.jobName}: ${job.step}: ${job.message}`);
+    for (const job of [...(r.jobs ?? [])].sort((a, b) => a.jobName.localeCompare(b.jobName))) print(`  ${job.jobName}: ${job.step}: ${job.message}`);
   }
 }
 

@@ -140,6 +140,13 @@ describe('the plan', () => {
     expect(dropped.kind === 'proceed' && dropped.plan.dropped).toMatchObject([{ jobName: 'stranger', running: true }]);
   });
 
+  test('every job in the way is named in one refusal, in name order, whatever order Flink lists them in', () => {
+    const s = snapshot({ jobs: [{ job: job('zulu') }, ...snapshot().jobs, { job: job('kilo', { state: 'RESTARTING' }), record: recordOf('kilo') }, { job: job('bravo') }] });
+    const decision = plan(s);
+    expect(refusal(decision)).toMatch(/^job bravo \(b{32}\): flinkops does not know how to start it again .*--allow-drop bravo; job kilo \(k{32}\) is RESTARTING, not RUNNING.*; job zulu \(z{32}\): flinkops does not know/);
+    expect(decision.kind === 'refuse' && decision.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['job bravo', 'job kilo', 'job zulu']);
+  });
+
   test('refusals that name what stands in the way', () => {
     expect(refusal(plan(snapshot({ jobs: [{ job: job('alpha', { state: 'RESTARTING' }), record: recordOf('alpha') }] })))).toMatch(/job alpha .* is RESTARTING, not RUNNING/);
     expect(refusal(plan(snapshot({ jobs: [{ job: job('alpha', { checkpointing: undefined }), record: recordOf('alpha') }] })))).toMatch(/checkpointing off/);

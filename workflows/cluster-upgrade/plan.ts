@@ -141,12 +141,17 @@ export function decideClusterPlan(snapshot: ClusterSnapshot, request: ClusterUpg
   if (snapshot.recordProblem) warnings.push(snapshot.recordProblem);
   const jobs: PlannedJob[] = [];
   const dropped: DroppedJob[] = [];
-  for (const entry of snapshot.jobs) {
+  const refusals: string[] = [];
+  // In name order: Flink lists jobs in no fixed order, and one refusal names every job in the way.
+  for (const entry of [...snapshot.jobs].sort((a, b) => a.job.name.localeCompare(b.job.name) || a.job.id.localeCompare(b.job.id))) {
     const planned = planJob(entry, snapshot, request, warnings);
-    if ('refuse' in planned) return refuse(`job ${entry.job.name}`, planned.refuse);
-    if ('dropped' in planned) dropped.push(planned.dropped);
+    if ('refuse' in planned) {
+      checks.push({ name: `job ${entry.job.name}`, ok: false, detail: planned.refuse });
+      refusals.push(planned.refuse);
+    } else if ('dropped' in planned) dropped.push(planned.dropped);
     else jobs.push(planned.job);
   }
+  if (refusals.length > 0) return { kind: 'refuse', reason: refusals.join('; '), checks };
   for (const mapped of Object.keys(request.jobs)) {
     if (!snapshot.jobs.some((j) => j.job.name === mapped)) warnings.push(`--jobs names ${mapped}, which does not run on the cluster`);
   }
