@@ -65,6 +65,9 @@ export async function startFlinkOperator(config: StackConfig, namespaces: string
       'kubernetes.operator.reconcile.interval: 5 s',
       'kubernetes.operator.observer.progress-check.interval: 2 s',
       'kubernetes.operator.observer.rest-ready.delay: 2 s',
+      // Room for Flink's whole remote stack trace in status.error (2048 by default cuts it before the root cause,
+      // e.g. the state that does not map); the README recommends the same.
+      'kubernetes.operator.exception.field.max.length: 32768',
       '',
     ].join('\n'),
   );
