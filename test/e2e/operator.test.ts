@@ -187,14 +187,14 @@ describe('FlinkSessionJob', () => {
     const saved = await waitFor(
       async () => {
         const r = await record('counter-savepoints');
-        return (r?.restorePoints.length ?? 0) >= 2 ? r : undefined;
+        return (r?.savepoints.length ?? 0) >= 2 ? r : undefined;
       },
       { timeoutMs: 180_000, description: 'the scheduled savepoint in the record' },
     );
-    const secondPath = saved.restorePoints.find((p) => !sameLocation(p.path, firstPath!))!.path;
+    const secondPath = saved.savepoints.find((p) => !sameLocation(p.path, firstPath!))!.path;
     expect(existsSync(new URL(canonicalLocation(firstPath!)).pathname)).toBe(true);
     expect(existsSync(new URL(canonicalLocation(secondPath)).pathname)).toBe(true);
-    expect(saved.restorePoints.map((p) => p.path)).toEqual(expect.arrayContaining([firstPath, secondPath]));
+    expect(saved.savepoints.map((p) => p.path)).toEqual(expect.arrayContaining([firstPath, secondPath]));
     const snapshots = await stateSnapshots('counter-savepoints');
     expect(snapshots.get(canonicalLocation(firstPath!))).toBe('savepoint');
     expect(snapshots.get(canonicalLocation(secondPath))).toBe('savepoint');
