@@ -28,6 +28,11 @@ export function classify(error: unknown): { type: FailureType; message: string }
   return undefined;
 }
 
+/** Whatever an activity caught, as one line for a reason: the classified message, else the first line. */
+export function describeError(error: unknown): string {
+  return classify(error)?.message ?? String((error as { message?: unknown } | undefined)?.message ?? error).split('\n')[0]!;
+}
+
 function classifyFlink(error: FlinkRestError): { type: FailureType; message: string } {
   const status = error.status;
   if (status === undefined || status >= 500) return { type: 'FlinkUnavailable', message: error.message };

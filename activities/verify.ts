@@ -4,6 +4,7 @@ import { sameLocation } from '../workflows/model/locations';
 import type { JobSnapshot } from '../workflows/model/snapshot';
 import type { ClusterRef } from '../workflows/model/target';
 import { requireTarget, type ActivityContext } from './context';
+import { describeError } from './failures';
 import { FlinkRestError, firstMeaningfulLine } from './flink/rest-client';
 import type { ExceptionHistory } from './flink/schemas';
 import type { FlinkTarget } from './targets/seam';
@@ -44,6 +45,7 @@ export function createVerifyActivities(ctx: ActivityContext) {
       let allRunningSince: number | undefined;
       let restartsAtStart: number | undefined;
       let last = 'the job has not appeared yet';
+      let failedRead: string | undefined;
       let lastJob: JobSnapshot | undefined;
       for (;;) {
         let job: JobSnapshot | undefined;
@@ -51,9 +53,11 @@ export function createVerifyActivities(ctx: ActivityContext) {
           job = await (await requireTarget(ctx, request.cluster, request.restUrl)).jobFacts(request.jobId);
         } catch (error) {
           // A JobManager that is (re)starting, a job not submitted yet, an answer lost on the way: look again.
-          last = error instanceof FlinkRestError && error.isNotFound ? `job ${request.jobId} not found (yet)` : `not observed: ${(error as Error).message}`;
+          if (error instanceof FlinkRestError && error.isNotFound) last = `job ${request.jobId} not found (yet)`;
+          else failedRead = describeError(error);
         }
         if (job) {
+          failedRead = undefined;
           lastJob = job;
           const verdict = judge(job, request, { allRunningSince, restartsAtStart, nowMs: Date.now() });
           if (verdict.failed) return { verified: false, reason: await explained(ctx, request, verdict.failed), job };
@@ -68,12 +72,17 @@ export function createVerifyActivities(ctx: ActivityContext) {
             return { verified: true, summary: verdict.progress, job, runningSince: allRunningSince };
           }
         }
-        if (Date.now() > deadline) return { verified: false, reason: await explained(ctx, request, `not verified within ${formatDuration(request.timeoutMs)}: ${last}`), job: lastJob };
-        heartbeat(last);
+        if (Date.now() > deadline) return { verified: false, reason: await explained(ctx, request, notVerifiedReason(request.timeoutMs, last, failedRead)), job: lastJob };
+        heartbeat(failedRead ?? last);
         await sleep(POLL_MS);
       }
     },
   };
+}
+
+/** Why verification ran out of time: what the last successful look showed, and a read that failed after it. Pure. */
+export function notVerifiedReason(timeoutMs: number, progress: string, failedRead?: string): string {
+  return `not verified within ${formatDuration(timeoutMs)}: ${progress}${failedRead ? ` (the last look failed: ${failedRead})` : ''}`;
 }
 
 interface Verdict {

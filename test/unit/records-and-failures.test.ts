@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { classify, toActivityFailure } from '../../activities/failures';
+import { classify, describeError, toActivityFailure } from '../../activities/failures';
+import { notVerifiedReason } from '../../activities/verify';
 import { FlinkRestClient, FlinkRestError } from '../../activities/flink/rest-client';
 import { apiErrorMessage } from '../../activities/kube/clients';
 import { emptyRecord, parseJobRecord, pruneRecord, RECORD_LIMITS, type JobRecord } from '../../workflows/model/record';
@@ -88,6 +89,21 @@ describe('one failure taxonomy', () => {
     expect(NON_RETRYABLE_FAILURE_TYPES).toEqual(expect.arrayContaining(['KubernetesForbidden', 'PolicyRefused', 'FlinkRejected']));
     expect(NON_RETRYABLE_FAILURE_TYPES).not.toContain('FlinkUnavailable');
     expect(Object.keys(FAILURE_TYPES).length).toBeGreaterThan(20);
+  });
+});
+
+describe('a verification that ran out of time', () => {
+  test('says what the last successful look showed, and a failed read after it in one line without headers', () => {
+    const dump = Object.assign(new Error('HTTP-Code: 503\nMessage: Unknown API Status Code!\nBody: "{\\"message\\":\\"fault proxy: injected error\\"}"\nHeaders: {"connection":"close"}'), {
+      code: 503,
+      body: JSON.stringify({ message: 'fault proxy: injected error' }),
+    });
+    expect(describeError(dump)).toBe('Kubernetes API answered 503: fault proxy: injected error');
+    expect(notVerifiedReason(66_000, 'all 2 tasks running, waiting for a checkpoint after the restore', describeError(dump))).toBe(
+      'not verified within 1m6s: all 2 tasks running, waiting for a checkpoint after the restore (the last look failed: Kubernetes API answered 503: fault proxy: injected error)',
+    );
+    expect(notVerifiedReason(66_000, 'the job has not appeared yet')).toBe('not verified within 1m6s: the job has not appeared yet');
+    expect(describeError(new Error('first\nsecond'))).toBe('first');
   });
 });
 
