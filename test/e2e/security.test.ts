@@ -99,12 +99,16 @@ test('a record edited into nonsense is refused with its name, not used and not o
   const configMap = await h.kube.core.readNamespacedConfigMap({ name, namespace: h.namespace });
   const broken = JSON.stringify({ ...(JSON.parse(configMap.data!['record.json']!) as object), currentVersion: { kind: 'jar', jar: 'etc/shadow' } });
   await h.kube.core.replaceNamespacedConfigMap({ name, namespace: h.namespace, body: { ...configMap, data: { 'record.json': broken } } });
-  const result = await h.cli(['upgrade', `${h.namespace}/flink`, '--job', 'counter', '--jar', fixtureJar('v2')]);
-  expect(result.code).toBe(2);
-  expect(result.stderr).toMatch(new RegExp(`flinkops' record ${name} is invalid \\(currentVersion\\.jar: must be an absolute path on the worker\\)`));
-  expect((await h.kube.core.readNamespacedConfigMap({ name, namespace: h.namespace })).data!['record.json']).toBe(broken);
-  const latest = await h.kube.core.readNamespacedConfigMap({ name, namespace: h.namespace });
-  await h.kube.core.replaceNamespacedConfigMap({ name, namespace: h.namespace, body: { ...latest, data: configMap.data } });
+  try {
+    const result = await h.cli(['upgrade', `${h.namespace}/flink`, '--job', 'counter', '--jar', fixtureJar('v2')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`flinkops' record ${name} is invalid \\(currentVersion\\.jar: must be an absolute path on the worker \\(or a URI the Flink Kubernetes Operator fetches\\)\\): fix it or delete the ConfigMap`));
+    expect((await h.kube.core.readNamespacedConfigMap({ name, namespace: h.namespace })).data!['record.json']).toBe(broken);
+  } finally {
+    // The later tests upgrade this job: they need its record back, whatever failed above.
+    const latest = await h.kube.core.readNamespacedConfigMap({ name, namespace: h.namespace });
+    await h.kube.core.replaceNamespacedConfigMap({ name, namespace: h.namespace, body: { ...latest, data: configMap.data } });
+  }
 });
 
 test('the Flink auth header goes to the cluster only, never to a --rest-url override unless the worker says so', async () => {
