@@ -2,6 +2,7 @@ import { heartbeat } from './heartbeat';
 import type { ClusterJob, ClusterSnapshot, ClusterSpec } from '../workflows/model/cluster-snapshot';
 import { jobKeyFor, type ClusterRef } from '../workflows/model/target';
 import { jobRecords, operationLocks, type ActivityContext } from './context';
+import { callingWorkflowId } from './locks/operation-lock';
 import { FlinkRestError } from './flink/rest-client';
 import { TERMINAL_JOB_STATES } from './flink/schemas';
 import { checkJar, PolicyRefusal } from './policy';
@@ -96,11 +97,11 @@ export function createClusterUpgradeActivities(ctx: ActivityContext) {
         }
         const record = records.find((r) => r.currentJobId === listed.jid) ?? records.find((r) => r.jobName === listed.name);
         const entry: ClusterJob = { job: facts, ...(record ? { record } : {}) };
-        const holder = await locks.holder({ cluster: target.id, jobKey: record?.jobKey ?? jobKeyFor(listed.name) });
+        const holder = await locks.holder({ cluster: target.id, jobKey: record?.jobKey ?? jobKeyFor(listed.name) }, callingWorkflowId());
         if (holder) entry.lockHolder = holder;
         snapshot.jobs.push(entry);
       }
-      const holder = await locks.holder({ cluster: target.id });
+      const holder = await locks.holder({ cluster: target.id }, callingWorkflowId());
       if (holder) snapshot.lockHolder = holder;
       return snapshot;
     },

@@ -4,6 +4,7 @@ import type { JobSnapshot, TargetSnapshot } from '../workflows/model/snapshot';
 import { JOB_ID_PATTERN, jobKeyFor, type ClusterRef } from '../workflows/model/target';
 import type { UpgradePolicy } from '../workflows/upgrade/decide';
 import { requireTarget, jobRecords, operationLocks, type ActivityContext } from './context';
+import { callingWorkflowId } from './locks/operation-lock';
 import { FlinkRestError } from './flink/rest-client';
 import type { JobOverview } from './flink/schemas';
 import { TERMINAL_JOB_STATES } from './flink/schemas';
@@ -111,7 +112,7 @@ export function createObserveActivities(ctx: ActivityContext) {
       const jobKey = snapshot.record?.jobKey ?? (snapshot.job ? jobKeyFor(snapshot.job.name) : undefined);
       if (jobKey) {
         snapshot.lockScope = target.lockScope(jobKey);
-        snapshot.lockHolder = await operationLocks(ctx).holder(snapshot.lockScope);
+        snapshot.lockHolder = await operationLocks(ctx).holder(snapshot.lockScope, callingWorkflowId());
       }
       return snapshot;
     },

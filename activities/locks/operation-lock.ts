@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { LockHolder } from '../../workflows/model/snapshot';
 import type { ClusterRef } from '../../workflows/model/target';
@@ -69,11 +70,15 @@ export class OperationLocks {
     }
   }
 
-  /** Who holds this job's or cluster's lock now (either level), if anyone still running. */
-  async holder(scope: LockScope): Promise<LockHolder | undefined> {
+  /**
+   * Who holds this job's or cluster's lock now (either level), if anyone still running, as `askingWorkflowId` sees it:
+   * a lease under its own id is not in its way. Only one run of a workflow id is open at a time, so such a lease is
+   * its own or was left by an earlier, closed run of the same id (runs of one id reuse it, e.g. the same upgrade again).
+   */
+  async holder(scope: LockScope, askingWorkflowId: string): Promise<LockHolder | undefined> {
     const own = await this.read(scope);
-    if (own && (await this.isRunning(own.workflowId))) return own;
-    return this.conflictingHolder({ scope, workflowId: '', operation: '' });
+    if (own && own.workflowId !== askingWorkflowId && (await this.isRunning(own.workflowId))) return own;
+    return this.conflictingHolder({ scope, workflowId: askingWorkflowId, operation: '' });
   }
 
   private async take(request: LockRequest): Promise<LockResult> {
@@ -165,4 +170,13 @@ function holderOf(lease: V1Lease): LockHolder {
     operation: lease.metadata?.annotations?.[OPERATION_ANNOTATION] ?? 'unknown',
     since: since instanceof Date ? since.toISOString() : typeof since === 'string' ? since : '',
   };
+}
+
+/** The workflow the calling activity works for ('' outside an activity): what `holder` needs to know who asks. */
+export function callingWorkflowId(): string {
+  try {
+    return Context.current().info.workflowExecution?.workflowId ?? '';
+  } catch {
+    return '';
+  }
 }

@@ -16,6 +16,7 @@ import type { JobRecord } from '../../workflows/model/record';
 import type { ClusterRef } from '../../workflows/model/target';
 import type { FlinkJobState } from '../../workflows/model/snapshot';
 import { jobRecords, operationLocks, type ActivityContext } from '../context';
+import { callingWorkflowId } from '../locks/operation-lock';
 import { FlinkRestError, type FlinkRestClient } from '../flink/rest-client';
 import { TERMINAL_JOB_STATES } from '../flink/schemas';
 import type { EndpointOrigin } from '../flink/transport';
@@ -104,7 +105,7 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
   if (request.light) return snapshot;
   snapshot.knownJobs = await Promise.all(records.map((record) => knownJob(record, snapshot.checkpointDir)));
   snapshot.memory = await new RemediationMemoryStore(ctx.kube).read(cluster.id);
-  const holder = await operationLocks(ctx).holder({ cluster: cluster.id });
+  const holder = await operationLocks(ctx).holder({ cluster: cluster.id }, callingWorkflowId());
   if (holder && holder.workflowId !== request.workflowId) snapshot.lockHolder = holder;
   return snapshot;
 }
