@@ -321,7 +321,12 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     // The worker's own gauges: which build, ready, and the running operations (none now).
     expect(metric(samples, 'flinkops_build_info', { version: '0.2.0', task_queue: h.taskQueue, temporal_namespace: 'default' })).toBe(1);
     expect(metric(samples, 'flinkops_worker_ready', { task_queue: h.taskQueue })).toBe(1);
-    expect(metric(samples, 'flinkops_operations_running', { task_queue: h.taskQueue, operation: 'upgrade' })).toBe(0);
+    // Counted from Temporal's visibility every 30 s: it reads 0 after the next count, not at once.
+    await waitFor(async () => metric(await scrape(), 'flinkops_operations_running', { task_queue: h.taskQueue, operation: 'upgrade' }) === 0, {
+      timeoutMs: 75_000,
+      intervalMs: 1_000,
+      description: 'flinkops_operations_running{operation="upgrade"} to read 0',
+    });
     expect(metric(samples, 'flinkops_upgrade_downtime_seconds_count', labels)).toBe(1);
     expect(metric(samples, 'flinkops_upgrade_duration_seconds_count', labels)).toBe(1);
     // The Temporal SDK's own metrics are on the same endpoint.
@@ -404,7 +409,7 @@ describe('a worker with only the ServiceAccount of deploy/kubernetes/rbac-namesp
     // The saved view README "Temporal Web UI" recommends: operations on a cluster, however the command named it.
     // Visibility is eventually consistent: look until the operations are listed, then compare what was found.
     let operations: { type: string; operation?: string }[] = [];
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
       operations = await list(`${cluster} AND FlinkopsOperation IN ("upgrade", "savepoint", "remediation", "fleet-savepoint")`);
       if (operations.filter((o) => o.type === 'savepointWorkflow').length >= 2) break;
     }
