@@ -45,7 +45,7 @@ export function readCounters(output: string): CounterRecord[] {
 }
 
 /** Waits until the job has written at least `records` lines of the given version. */
-export async function waitForRecords(output: string, version: string, records: number, timeoutMs = 90_000): Promise<CounterRecord[]> {
+export async function waitForRecords(output: string, version: string, records: number, timeoutMs = 180_000): Promise<CounterRecord[]> {
   return waitFor(
     () => {
       const all = readCounters(output);
