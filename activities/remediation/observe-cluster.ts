@@ -105,8 +105,8 @@ export async function observeCluster(ctx: ActivityContext, request: ObserveClust
   if (request.light) return snapshot;
   snapshot.knownJobs = await Promise.all(records.map((record) => knownJob(record, snapshot.checkpointDir)));
   snapshot.memory = await new RemediationMemoryStore(ctx.kube).read(cluster.id);
-  const holder = await operationLocks(ctx).holder({ cluster: cluster.id }, callingWorkflowId());
-  if (holder && holder.workflowId !== request.workflowId) snapshot.lockHolder = holder;
+  const holder = await operationLocks(ctx).holder({ cluster: cluster.id }, request.workflowId ?? callingWorkflowId());
+  if (holder) snapshot.lockHolder = holder;
   return snapshot;
 }
 

@@ -111,7 +111,6 @@ export async function cancelAndWait(flink: FlinkRestClient, jobId: string, timeo
         if (!(error instanceof FlinkRestError && error.status === 409)) throw error;
       }
       requested = true;
-      continue;
     }
     if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`job ${jobId} still ${state} after cancelling`, 'CancelTimedOut');
     heartbeat(state);
