@@ -1,4 +1,5 @@
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { PooledKubeConfig } from './pooled-kubeconfig';
 
 /** The Kubernetes API groups flinkops uses, from one KubeConfig. */
 export interface KubeClients {
@@ -12,7 +13,7 @@ export interface KubeClients {
 }
 
 export function kubeClients(kubeconfig?: string): KubeClients {
-  const kc = new KubeConfig();
+  const kc: KubeConfig = new PooledKubeConfig();
   if (kubeconfig) kc.loadFromFile(kubeconfig);
   else kc.loadFromCluster();
   return {
