@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { FleetSavepointInput, FleetSavepointResult } from '../workflows/savepoint/fleet';
-import { median } from './stats';
+import { median, minMedianMax } from './stats';
 import { breakdown, chainBreakdown, fetchEvents, type HistoryBreakdown } from './history';
 import { cpuSeconds, peakRssMiB, printTable, startSimulatedWorker, startTemporal } from './sim/environment';
 
@@ -111,22 +111,21 @@ async function main(): Promise<void> {
 }
 
 function report(table: { jobs: number; clusters: number; figures: RunFigures[] }[], concurrency: number, runs: number): void {
-  const mmm = (xs: number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}/${median(xs).toFixed(digits)}/${Math.max(...xs).toFixed(digits)}`;
   console.log(`\nfleet savepoints, simulated Flink + Kubernetes (constant-time answers), concurrency ${concurrency}, ${runs} run(s) each; min/median/max`);
   const head = ['jobs', 'clusters', 'wall s', 'ms/job', 'fleet events (all runs)', 'largest run', 'CAN runs', 'events/savepoint', 'worker peak MiB', 'CPU s worker', 'CPU s temporal', 'CPU s sim'];
   const rows = table.map(({ jobs, clusters, figures: f }) => [
     String(jobs),
     String(clusters),
-    mmm(f.map((x) => x.wallMs / 1000), 1),
-    mmm(f.map((x) => x.wallMs / x.targets)),
-    mmm(f.map((x) => x.fleetEvents)),
-    mmm(f.map((x) => x.maxRunEvents)),
-    mmm(f.map((x) => x.fleetRuns)),
+    minMedianMax(f.map((x) => x.wallMs / 1000), 1),
+    minMedianMax(f.map((x) => x.wallMs / x.targets)),
+    minMedianMax(f.map((x) => x.fleetEvents)),
+    minMedianMax(f.map((x) => x.maxRunEvents)),
+    minMedianMax(f.map((x) => x.fleetRuns)),
     `${Math.min(...f.flatMap((x) => x.childEvents))}-${Math.max(...f.flatMap((x) => x.childEvents))}`,
-    mmm(f.map((x) => x.workerPeakMiB)),
-    mmm(f.map((x) => x.workerCpuS), 1),
-    mmm(f.map((x) => x.temporalCpuS), 1),
-    mmm(f.map((x) => x.simCpuS), 1),
+    minMedianMax(f.map((x) => x.workerPeakMiB)),
+    minMedianMax(f.map((x) => x.workerCpuS), 1),
+    minMedianMax(f.map((x) => x.temporalCpuS), 1),
+    minMedianMax(f.map((x) => x.simCpuS), 1),
   ]);
   printTable(head, rows);
   console.log('\none savepoint run (median of up to 20 sampled per fleet run, ms): wall, activities running, activities queued, workflow tasks queued, workflow tasks running');
