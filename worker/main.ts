@@ -12,6 +12,7 @@ import { Readiness } from './readiness';
 import { promoteWhenPolling } from './versioning';
 import { createLogger } from './logging';
 import { WorkerMetrics } from './worker-metrics';
+import { tuneV8 } from './v8-tuning';
 import { workflowSource } from './workflow-source';
 
 const USAGE = 'usage: flinkops-worker [--config FILE] [--check-config]';
@@ -22,6 +23,7 @@ const USAGE = 'usage: flinkops-worker [--config FILE] [--check-config]';
  * activities see the cancellation), and exits.
  */
 async function main(argv: string[]): Promise<number> {
+  tuneV8();
   let args;
   try {
     args = parseArgs({ args: argv, options: { config: { type: 'string' }, 'check-config': { type: 'boolean', default: false } } }).values;
