@@ -138,6 +138,18 @@ describe.each(valueSets())('value set $name', ({ files }) => {
   });
 });
 
+test("the worker's V8 heap limits reach it as NODE_OPTIONS; null leaves each to Node", () => {
+  const nodeOptions = (set: string[] = []) => {
+    const deployment = find(renderChart({ set }) as Obj[], 'Deployment')[0]!;
+    const env = (deployment.spec.template.spec.containers[0].env ?? []) as { name: string; value: string }[];
+    return env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  };
+  expect(nodeOptions()).toBe('--max-old-space-size=256 --max-semi-space-size=4');
+  expect(nodeOptions(['worker.maxOldSpaceSizeMiB=384'])).toBe('--max-old-space-size=384 --max-semi-space-size=4');
+  expect(nodeOptions(['worker.maxSemiSpaceSizeMiB=null'])).toBe('--max-old-space-size=256');
+  expect(nodeOptions(['worker.maxOldSpaceSizeMiB=null', 'worker.maxSemiSpaceSizeMiB=null'])).toBeUndefined();
+});
+
 test('the plain manifests in deploy/kubernetes are what the chart renders (scripts/render-manifests.sh --check)', () => {
   const result = spawnSync('bash', [join(repoRoot, 'scripts', 'render-manifests.sh'), '--check'], { encoding: 'utf8' });
   expect(result.stderr).toBe('');
