@@ -84,16 +84,15 @@ async function oneFleetRun(harness: OperationHarness, client: Client, flink: Fli
   const groupOf = (pid: number, commandLine: string) => (pid === workerPid ? WORKER : pid === temporalPid ? TEMPORAL : pid === process.pid ? 'benchmark' : defaultGroup(pid, commandLine));
   const before = { idle: machineIdleSeconds(), cpu: cpuSnapshot(groupOf) };
   const triggeredAt = new Date();
-  const started = Date.now();
   const triggered = await harness.cli(['schedule', 'trigger', '--fleet', fleet]);
   if (triggered.code !== 0) throw new Error(triggered.stderr);
   const result = await newestScheduledRunResult<FleetSavepointResult>(client, fleetScheduleId(fleet), triggeredAt);
-  const wallMs = Date.now() - started;
+  const wallMs = Date.now() - triggeredAt.getTime();
   const after = { idle: machineIdleSeconds(), cpu: cpuSnapshot(groupOf) };
   if (result.completed !== jobIds.length) throw new Error(`only ${result.completed} of ${jobIds.length} savepoints completed: ${JSON.stringify(result.failed)}`);
 
   const histories = await Promise.all(result.runs.map(async (r) => breakdown(await fetchEvents(client, r.workflowId))));
-  const flinkMs = await Promise.all(jobIds.map((jobId) => flinkSavepointMs(flink, jobId, started)));
+  const flinkMs = await Promise.all(jobIds.map((jobId) => flinkSavepointMs(flink, jobId, triggeredAt.getTime())));
   return {
     concurrency,
     wallMs,

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import type { FleetSavepointInput, FleetSavepointResult } from '../workflows/savepoint/fleet';
 import { median, minMedianMax } from './stats';
 import { breakdown, chainBreakdown, fetchEvents, type HistoryBreakdown } from './history';
-import { cpuSeconds, peakRssMiB, printTable, startSimulatedWorker, startTemporal } from './sim/environment';
+import { cpuSeconds } from './process-cpu';
+import { peakRssMiB, printTable, startSimulatedWorker, startTemporal } from './sim/environment';
 
 const USAGE = `Fleet savepoints at scale against a simulated Flink REST API and Kubernetes API (loopback, constant-time answers):
 flinkops' own overhead only (worker, Temporal), never a proof of correctness. Starts its own Temporal dev server and worker.

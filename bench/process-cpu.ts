@@ -1,5 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
+}
+
 /** CPU seconds used so far by every process on the machine, by pid, with the group it counts towards. */
 export type CpuSnapshot = Map<number, { seconds: number; group: string }>;
 
@@ -10,9 +16,8 @@ export function cpuSnapshot(groupOf: (pid: number, commandLine: string) => strin
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      snapshot.set(pid, { seconds: (Number(fields[11]) + Number(fields[12])) / 100, group: groupOf(pid, commandLine) });
+      snapshot.set(pid, { seconds: cpuSeconds(pid), group: groupOf(pid, commandLine) });
     } catch {
       // The process ended between the listing and the read.
     }

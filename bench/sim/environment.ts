@@ -83,12 +83,6 @@ async function waitForPoller(client: Client, taskQueue: string): Promise<void> {
   throw new Error(`no worker polls ${taskQueue} after 120 s`);
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
-}
-
 /** A process's peak resident memory (VmHWM), MiB. */
 export function peakRssMiB(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
