@@ -148,6 +148,9 @@ test("the worker's V8 heap limits reach it as NODE_OPTIONS; null leaves each to 
   expect(nodeOptions(['worker.maxOldSpaceSizeMiB=384'])).toBe('--max-old-space-size=384 --max-semi-space-size=4');
   expect(nodeOptions(['worker.maxSemiSpaceSizeMiB=null'])).toBe('--max-old-space-size=256');
   expect(nodeOptions(['worker.maxOldSpaceSizeMiB=null', 'worker.maxSemiSpaceSizeMiB=null'])).toBeUndefined();
+  // Only whole numbers reach the command line: anything else is refused by values.schema.json, naming the field.
+  expect(() => nodeOptions(['worker.maxOldSpaceSizeMiB=256 --inspect=0.0.0.0'])).toThrow(/maxOldSpaceSizeMiB/);
+  expect(() => nodeOptions(['worker.maxSemiSpaceSizeMiB=0'])).toThrow(/maxSemiSpaceSizeMiB/);
 });
 
 test('the plain manifests in deploy/kubernetes are what the chart renders (scripts/render-manifests.sh --check)', () => {
