@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { HISTORY_DIR, historyFiles, readManifest, sha256 } from '../support/histories';
+import { sourceWorkflowBundle } from '../support/workflow-bundle';
 
 // Histories recorded from real runs of every release must replay against the current workflow code: otherwise a
 // deploy would break the workflows running at that moment (Worker Versioning's AUTO_UPGRADE moves them to the new
@@ -21,5 +22,5 @@ test('0.1.0 histories exist for successful and rolled-back upgrades and for reme
 
 test.each(files)('%s replays against the current workflow code', async (file) => {
   const history: unknown = JSON.parse(readFileSync(join(HISTORY_DIR, file), 'utf8'));
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, file);
+  await Worker.runReplayHistory({ workflowBundle: await sourceWorkflowBundle() }, history, file);
 }, 120_000);

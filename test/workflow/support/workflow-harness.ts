@@ -7,6 +7,7 @@ import { FLINKOPS_SEARCH_ATTRIBUTES } from '../../../workflows/search-attributes
 import type { Activities } from '../../../activities';
 import type { JobSnapshot, TargetSnapshot } from '../../../workflows/model/snapshot';
 import { timeSkippingEnvironment } from '../../support/time-skipping';
+import { sourceWorkflowBundle } from '../../support/workflow-bundle';
 
 /**
  * Workflow tests with stub activities on Temporal's time-skipping test server: the branches the real stack cannot
@@ -55,7 +56,7 @@ export class WorkflowHarness {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../../../workflows'),
+      workflowBundle: await sourceWorkflowBundle(),
       activities,
       ...options,
     });
