@@ -129,6 +129,9 @@ export async function retireJob(flink: FlinkRestClient, jobId: string, timeoutMs
   try {
     ended = await cancelAndWait(flink, jobId, timeoutMs);
   } catch (error) {
+    // Only a job that did not stop in time is an answer. A request that failed on the way (a 5xx, a reset) says
+    // nothing about the job: the attempt fails and the activity retries, instead of sending the rollback to a human.
+    if (!(error instanceof ApplicationFailure && error.type === 'CancelTimedOut')) throw error;
     const now = await jobState(flink, jobId).catch(() => 'unknown');
     return { gone: false, detail: `job ${jobId} could not be cancelled (${(error as Error).message}); it is ${now ?? 'gone'}` };
   }

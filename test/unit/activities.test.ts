@@ -89,6 +89,17 @@ describe('retiring a job that ends on its own while it is being cancelled', () =
     expect(outcome.gone).toBe(false);
     expect(outcome.detail).toMatch(/could not be cancelled .*it is RUNNING/);
   });
+
+  test('reads that keep failing on the way (503s from a proxy, past the client\'s retries) fail the attempt, to be retried: they say nothing about the job', async () => {
+    let reads = 0;
+    const flink = scriptedFlink((method, path) => {
+      if (method === 'PATCH') return { status: 202, body: {} };
+      if (path === `/jobs/${JOB}`) return ++reads >= 2 && reads <= 5 ? { status: 503, body: { errors: ['injected'] } } : { status: 200, body: jobBody('RUNNING') };
+      return { status: 404, body: { errors: ['not found'] } };
+    });
+    const attempt = new MockActivityEnvironment().run(() => retireJob(flink.client, JOB, 60_000));
+    await expect(attempt).rejects.toThrow(/503/);
+  });
 });
 
 describe('a submission whose answer was lost', () => {
