@@ -2,7 +2,8 @@
 # Installs everything flinkops' local stack and tests need, from the package registries only:
 #   npm packages, the Temporal CLI, the Kubernetes control plane, a Compose file checker, Helm and promtool (built from
 #   the Go module proxy), Flink distributions (PyPI: apache-flink-libraries), the fixture jobs, Temporal's time-skipping
-#   test server, the Flink Kubernetes Operator and ZooKeeper (Maven Central), then builds the project.
+#   test server, the Flink Kubernetes Operator and ZooKeeper (Maven Central), then builds the project and writes the
+#   class-data-sharing archives the local stack's Flink JVMs start from.
 # Every step is cached (FLINKOPS_CACHE_DIR, default ~/.cache/flinkops); a second run takes seconds.
 set -euo pipefail
 
@@ -93,7 +94,8 @@ EOF
   cat > "$wrapper.partial" <<EOF
 #!/usr/bin/env bash
 # Written by scripts/setup.sh: Temporal's time-skipping test server $temporal_test_server_version (Maven Central).
-exec java -cp $classpath io.temporal.testserver.TestServer "\$@"
+# C1 only: every workflow test file starts one, and C2 compiling costs more CPU than it saves in a test's lifetime.
+exec java -XX:TieredStopAtLevel=1 -cp $classpath io.temporal.testserver.TestServer "\$@"
 EOF
   chmod +x "$wrapper.partial"; mv "$wrapper.partial" "$wrapper"
 }
@@ -250,6 +252,12 @@ EOF
   rm -rf "$project" "$target"; mkdir -p "$cache/zookeeper"; mv "$target.partial" "$target"
 }
 
+flink_class_archives() {
+  # Class-data-sharing archives that let the local stack's Flink JVMs start on less CPU (test/stack/flink/jvm-options.ts);
+  # one per Flink version and JDK build, written by a JobManager started once.
+  node "$repo/dist/test/stack/flink/class-archive.js" "$cache"
+}
+
 build_project() {
   (cd "$repo" && npm run --silent build)
 }
@@ -268,4 +276,5 @@ step temporal-test-server temporal_test_server
 step flink-operator flink_operator
 step zookeeper zookeeper_server
 step build build_project
+step flink-class-archives flink_class_archives
 echo "setup: done in $((SECONDS - started))s (cache: $cache)"

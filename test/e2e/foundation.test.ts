@@ -1,10 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { runningPid } from '../stack/daemon';
+import { flinkDistribution } from '../stack/flink/distribution';
+import { classArchivePath, QUICK_JIT } from '../stack/flink/jvm-options';
+import { jobManagerDaemon } from '../stack/flink/standalone-cluster';
 import { firstCountByKey, lastCountByKey } from '../stack/fixtures';
 import { waitFor } from '../stack/wait';
 import { cancelAllJobs, randomJobId, readCounters, submitFixtureJob, waitForJobState, waitForRecords } from '../stack/fixture-jobs';
 import { runCli, startWorker } from '../stack/processes';
-import { testWorkerPolicy } from '../stack/stack';
+import { SESSION_CLUSTER_NAME, testWorkerPolicy } from '../stack/stack';
 import { testStack } from '../support/stack';
 
 const stack = testStack();
@@ -80,4 +85,13 @@ test('the v1 fixture job, stopped with a savepoint and resubmitted as v2 from it
   const freshRecords = await waitForRecords(freshOutput, 'v2', 4);
   expect([...firstCountByKey(freshRecords, 'v2').values()].every((count) => count === 1)).toBe(true);
   await stack.flink.cancelJob(fresh);
+});
+
+test("the stack's Flink JVMs start from the class archive setup wrote, with the quick JIT (the test suite's CPU budget)", () => {
+  const pid = runningPid(stack.config, jobManagerDaemon(SESSION_CLUSTER_NAME));
+  expect(pid).toBeDefined();
+  const archive = classArchivePath(flinkDistribution(stack.config.cacheDir, stack.state.flink.version));
+  // A JVM that could not use the archive (another JDK build, a different class path) starts without it, silently.
+  expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toContain(archive);
+  expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(QUICK_JIT);
 });

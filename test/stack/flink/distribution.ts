@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { QUICK_JIT } from './jvm-options';
 
 const execFileAsync = promisify(execFile);
 
@@ -65,6 +66,34 @@ export interface ResourceParams {
   dynamicArgs: string[];
 }
 
+const computedResourceParams = new Map<string, Promise<ResourceParams>>();
+
+/**
+ * `resourceParams`, computed once per distinct set of resource options in this process: BashJavaUtils is a JVM start
+ * (about a CPU-second), and what it computes depends on the resource options alone, not on a process's addresses or
+ * directories. The local node starts a hundred Flink processes from a few distinct memory settings.
+ */
+export function cachedResourceParams(dist: FlinkDistribution, configDir: string, kind: FlinkProcessKind, options: Record<string, string>): Promise<ResourceParams> {
+  const key = resourceOptionsKey(dist, kind, options);
+  let params = computedResourceParams.get(key);
+  if (!params) {
+    params = resourceParams(dist, configDir, kind);
+    computedResourceParams.set(key, params);
+    params.catch(() => computedResourceParams.delete(key));
+  }
+  return params;
+}
+
+/** The options Flink's process memory utilities read: memory sizes, legacy heap sizes, CPU cores and slots, external resources. */
+const RESOURCE_OPTION = /^(jobmanager\.memory\.|taskmanager\.memory\.|jobmanager\.heap\.|taskmanager\.heap\.|taskmanager\.cpu\.|taskmanager\.numberOfTaskSlots$|external-resource)/;
+
+export function resourceOptionsKey(dist: Pick<FlinkDistribution, 'version'>, kind: FlinkProcessKind, options: Record<string, string>): string {
+  const resourceOptions = Object.entries(options)
+    .filter(([key]) => RESOURCE_OPTION.test(key))
+    .sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify([dist.version, kind, resourceOptions]);
+}
+
 /**
  * Computes heap sizes and the derived memory options the way Flink's own start scripts do, by running
  * BashJavaUtils against the process's configuration directory.
@@ -73,7 +102,7 @@ export async function resourceParams(dist: FlinkDistribution, configDir: string,
   const command = kind === 'jobmanager' ? 'GET_JM_RESOURCE_PARAMS' : 'GET_TM_RESOURCE_PARAMS';
   const { stdout } = await execFileAsync(
     'java',
-    ['-cp', `${dist.bashJavaUtilsJar}:${join(dist.libDir, '*')}`, 'org.apache.flink.runtime.util.bash.BashJavaUtils', command, '--configDir', configDir],
+    [QUICK_JIT, '-cp', `${dist.bashJavaUtilsJar}:${join(dist.libDir, '*')}`, 'org.apache.flink.runtime.util.bash.BashJavaUtils', command, '--configDir', configDir],
     { maxBuffer: 4 * 1024 * 1024 },
   );
   const results = stdout

@@ -2,7 +2,8 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { renderFlinkConfig, LOG4J_CONSOLE_PROPERTIES } from './config-file';
-import { FLINK_JVM_MODULE_OPTIONS, resourceParams, type FlinkDistribution } from './distribution';
+import { cachedResourceParams, FLINK_JVM_MODULE_OPTIONS, type FlinkDistribution } from './distribution';
+import { lowCpuJvmOptions } from './jvm-options';
 
 /** What a Flink process is: the entry point it runs, and for application mode the job it starts. */
 export type FlinkRole =
@@ -75,10 +76,11 @@ export async function prepareFlinkProcess(spec: FlinkProcessSpec): Promise<Flink
   const hostsFile = join(spec.workDir, 'hosts');
   writeHostsFile(hostsFile, spec.address, spec.hosts ?? {});
 
-  const resources = await resourceParams(spec.dist, confDir, isJobManager ? 'jobmanager' : 'taskmanager');
+  const resources = await cachedResourceParams(spec.dist, confDir, isJobManager ? 'jobmanager' : 'taskmanager', config);
   const classpath = [join(spec.dist.libDir, '*'), ...(spec.userJars ?? [])].join(':');
   const args = [
     ...FLINK_JVM_MODULE_OPTIONS,
+    ...lowCpuJvmOptions(spec.dist),
     ...resources.jvmArgs,
     `-Djdk.net.hosts.file=${hostsFile}`,
     `-Dlog4j.configurationFile=file:${join(confDir, 'log4j-console.properties')}`,

@@ -5,6 +5,7 @@ import type { StackConfig } from '../config';
 import { logFile, runningPid, startDaemon, stopDaemon, type DaemonDirs } from '../daemon';
 import { readStackState } from '../stack';
 import { WaitAborted, waitFor } from '../wait';
+import { QUICK_JIT } from '../flink/jvm-options';
 
 /**
  * The real Flink Kubernetes Operator (1.7.0 from Maven Central, resolved by scripts/setup.sh) as a process of the
@@ -98,6 +99,7 @@ export async function startFlinkOperator(config: StackConfig, namespaces: string
     command: 'java',
     args: [
       '-Xmx512m',
+      QUICK_JIT,
       `-Djdk.net.hosts.file=${hosts}`,
       '-Dsun.net.inetaddr.ttl=1',
       '-Dsun.net.inetaddr.negative.ttl=0',
