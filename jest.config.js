@@ -1,7 +1,7 @@
 // Unit tests run in parallel and need nothing but Node. Workflow tests run workflows against stub activities, each
 // file on its own time-skipping test server. End-to-end tests share one local stack (Temporal dev server, Kubernetes
 // control plane, ZooKeeper) that globalSetup starts and globalTeardown stops; each file works in a namespace and on a
-// task queue of its own, so files run in parallel (scripts/test.sh: FLINKOPS_E2E_WORKERS, default 3). Most of an
+// task queue of its own, so files run in parallel (scripts/test.sh: FLINKOPS_E2E_WORKERS, default 4). Most of an
 // end-to-end test's time is waiting on Flink, Kubernetes and Temporal, not CPU.
 const swc = [
   '@swc/jest',

@@ -19,8 +19,10 @@ npm run --silent lint
 if [[ $# -gt 0 ]]; then
   npx jest "$@"
 else
-  npx jest --selectProjects unit workflow
+  # One worker per core, at least two: workflow-test files spend much of their time waiting on their test server.
+  unit_workers="$(nproc)"; (( unit_workers < 2 )) && unit_workers=2
+  npx jest --selectProjects unit workflow --maxWorkers="${FLINKOPS_UNIT_WORKERS:-$unit_workers}"
   # End-to-end files in parallel against the one local stack (see jest.config.js).
-  npx jest --selectProjects e2e --maxWorkers="${FLINKOPS_E2E_WORKERS:-3}"
+  npx jest --selectProjects e2e --maxWorkers="${FLINKOPS_E2E_WORKERS:-4}"
 fi
 echo "test: checks and tests took $((SECONDS - started))s"
