@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { FlinkRestClient, FlinkRestError } from '../../activities/flink/rest-client';
 import { FLINK2_VERSION } from '../stack/flink/distribution';
 import { startStandaloneCluster, stopStandaloneCluster, type StandaloneClusterSpec } from '../stack/flink/standalone-cluster';
+import { freeLoopbackPort } from '../stack/ports';
 import { waitFor } from '../stack/wait';
 import { cancelAllJobs, randomJobId, submitFixtureJob, waitForJobState, waitForRecords } from '../stack/fixture-jobs';
 import { testStack } from '../support/stack';
@@ -65,8 +65,9 @@ describe.each([['1.20.5'], [FLINK2_VERSION]])('Flink %s', (version) => {
 
     const config = await client().checkpointConfig(jobId);
     expect(config?.interval).toBe(2000);
-    const metrics = await client().jobMetrics(jobId, ['numRestarts']);
-    expect(metrics.numRestarts).toBe('0');
+    // The JobManager's REST API serves metrics its fetcher collected (every 10 s): none yet right after the start.
+    const numRestarts = await waitFor(async () => (await client().jobMetrics(jobId, ['numRestarts'])).numRestarts, { timeoutMs: 30_000, description: 'the numRestarts metric' });
+    expect(numRestarts).toBe('0');
     await client().cancelJob(jobId);
     await waitForJobState(client(), jobId, 'CANCELED');
   });
@@ -149,20 +150,8 @@ describe.each([['1.20.5'], [FLINK2_VERSION]])('Flink %s', (version) => {
 });
 
 test('an unreachable JobManager is reported as unreachable, not as a Flink error', async () => {
-  const client = new FlinkRestClient({ baseUrl: `http://127.0.0.1:${await closedPort()}`, timeoutMs: 2_000 });
+  const client = new FlinkRestClient({ baseUrl: `http://127.0.0.1:${await freeLoopbackPort()}`, timeoutMs: 2_000 });
   const error = (await client.overview().catch((e: unknown) => e)) as FlinkRestError;
   expect(error.isUnreachable).toBe(true);
   expect(error.message).toMatch(/ECONNREFUSED/);
 });
-
-/** A loopback port nothing listens on (bound once, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createTcpServer } from 'node:net';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
@@ -18,6 +17,7 @@ import { createNamespace, serviceUrl } from '../stack/kube/helpers';
 import { writeKubeconfig } from '../stack/kube/kubeconfig';
 import { findRepoRoot } from '../stack/config';
 import { runCli, type WorkerHandle } from '../stack/processes';
+import { freeLoopbackPort } from '../stack/ports';
 import { waitFor } from '../stack/wait';
 import { strictDryRunCreate } from '../support/helm';
 import { expectStateContinued, lineCount, OperationHarness } from '../support/upgrade-harness';
@@ -85,14 +85,6 @@ async function authProxy(target: string, expected: string): Promise<AuthProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return Object.assign(proxy, { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, counts, server });
-}
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function objectsIn(file: string, namespace: string): KubernetesObject[] {
@@ -168,7 +160,7 @@ beforeAll(async () => {
   h.namespace = await createNamespace(h.kube, 'prod');
   h.dataDir = h.stack.tempDir('prod');
   writeFileSync(join(h.dataDir, 'flink-authorization'), `Bearer ${secrets.flinkToken}\n`, { mode: 0o600 });
-  ports = { metrics: await freePort(), health: await freePort() };
+  ports = { metrics: await freeLoopbackPort(), health: await freeLoopbackPort() };
 
   // deploy/kubernetes/rbac-namespace.yaml as a user would apply it, in this test's namespace.
   await h.kube.core.createNamespacedServiceAccount({ namespace: h.namespace, body: { metadata: { name: 'flinkops' } } });
