@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { EventsV1Api, type V1ConfigMap } from '@kubernetes/client-node';
@@ -14,6 +13,7 @@ import { defaultCacheDir } from '../stack/config';
 import { FIXTURE_MAIN_CLASSES, fixtureJar } from '../stack/fixtures';
 import { readCounters, waitForJobState } from '../stack/fixture-jobs';
 import { applyManifest, perRequestConnectionClient, serviceUrl, sessionClusterVariables, waitForReadyPods } from '../stack/kube/helpers';
+import { jobManagerPid } from '../stack/kube/local-node';
 import { applyObjects, renderManifest } from '../stack/kube/manifests';
 import { temporalCliPath } from '../stack/temporal';
 import { recordHistory } from '../support/histories';
@@ -58,13 +58,6 @@ async function jobManagerPods(name: string) {
 }
 
 /** The pid of a pod's JobManager process, as the local node logged it when it started the container. */
-function jobManagerPid(podName: string): number {
-  const log = readFileSync(join(h.stack.config.logDir, 'local-node.log'), 'utf8');
-  const starts = [...log.matchAll(new RegExp(`${h.namespace}/${podName}: started session-jobmanager \\(pid (\\d+)\\)`, 'g'))];
-  if (starts.length === 0) throw new Error(`no JobManager process of ${podName} in the local node's log`);
-  return Number(starts.at(-1)![1]);
-}
-
 async function record(jobName: string): Promise<JobRecord | undefined> {
   const configMaps = await h.kube.core.listNamespacedConfigMap({ namespace: h.namespace, labelSelector: 'app.kubernetes.io/managed-by=flinkops' });
   return configMaps.items.map((c) => c.data?.['record.json']).filter((t): t is string => Boolean(t)).map((t) => JSON.parse(t) as JobRecord).find((r) => r.jobName === jobName);
@@ -155,7 +148,9 @@ test('two JobManagers without HA: doctor explains it without writing anything, r
   // is found on every request (with two JobManagers some of these answered 404).
   await waitForReadyPods(h.kube, h.namespace, jobManagerSelector('split'), 1);
   const flink = perRequestConnectionClient(await serviceUrl(h.kube, h.namespace, 'split-jobmanager'));
-  await waitFor(async () => (await flink.overview())['slots-total'] >= 2, { timeoutMs: 120_000, description: 'the TaskManager to register with the remaining JobManager' });
+  // A TaskManager that had registered with the removed JobManager comes over only when its heartbeat to that one
+  // times out (heartbeat.timeout, 50 s) and its registration backoff lets it retry: over 120 s on a loaded machine.
+  await waitFor(async () => (await flink.overview())['slots-total'] >= 2, { timeoutMs: 300_000, description: 'the TaskManager to register with the remaining JobManager' });
   const job = await h.submitJob(flink, 'v1', 'counter-split');
   let found = 0;
   for (let i = 0; i < 20; i++) {
@@ -167,7 +162,7 @@ test('two JobManagers without HA: doctor explains it without writing anything, r
   }
   expect(found).toBe(20);
   await deleteCluster('split');
-});
+}, 600_000);
 
 test('no HA, JobManager pod deleted: the watch schedule restarts the TaskManagers tied to the lost JobManager, resubmits the lost job from its newest checkpoint, its state continues, and no later run submits it again', async () => {
   const flink = await h.sessionCluster('solo', 2);
@@ -240,7 +235,7 @@ test('no HA, JobManager pod deleted: the watch schedule restarts the TaskManager
   // The JobManager's process killed instead of its pod: Kubernetes restarts the container in place, as empty.
   const [pod] = await jobManagerPods('solo');
   const linesBeforeKill = readCounters(job.output).length;
-  process.kill(jobManagerPid(pod!.metadata!.name!), 'SIGKILL');
+  process.kill(jobManagerPid(h.stack.config, h.namespace, pod!.metadata!.name!), 'SIGKILL');
   await waitFor(async () => ((await jobManagerPods('solo'))[0]?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1, { timeoutMs: 30_000, description: 'the JobManager container to restart' });
   // The JobManager answers again, empty; its TaskManager stays tied to the killed one until its heartbeat times out.
   await waitFor(async () => (await fresh.listJobs().catch(() => undefined)) !== undefined, { timeoutMs: 60_000, description: 'the restarted JobManager to answer' });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { LocalNodeConfig } from '../../kube/local-node/main';
@@ -34,4 +34,12 @@ export async function startLocalNode(
   );
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   alive();
+}
+
+/** The pid of the newest JobManager process the local node started for a pod (from its log), to kill it as a crash would. */
+export function jobManagerPid(dirs: DaemonDirs, namespace: string, podName: string): number {
+  const log = readFileSync(logFile(dirs, LOCAL_NODE_DAEMON), 'utf8');
+  const starts = [...log.matchAll(new RegExp(`${namespace}/${podName}: started session-jobmanager \\(pid (\\d+)\\)`, 'g'))];
+  if (starts.length === 0) throw new Error(`no JobManager process of ${podName} in the local node's log`);
+  return Number(starts.at(-1)![1]);
 }
