@@ -35,10 +35,17 @@ export function cpuByGroup(before: CpuSnapshot, after: CpuSnapshot): Map<string,
   return groups;
 }
 
-/** Flink's JVMs by role, the Kubernetes control plane, and everything else by program. */
+/** Flink's JVMs by role, the Kubernetes control plane, the stack's other servers, and everything else by program. */
 export function defaultGroup(_pid: number, commandLine: string): string {
   if (/TaskManagerRunner/.test(commandLine)) return 'Flink TaskManagers';
   if (/ClusterEntrypoint|ClusterEntryPoint/.test(commandLine)) return 'Flink JobManagers';
+  if (/BashJavaUtils/.test(commandLine)) return 'Flink memory settings (BashJavaUtils)';
+  if (/FlinkOperator/.test(commandLine)) return 'Flink Kubernetes Operator';
+  if (/ZooKeeperServerMain/.test(commandLine)) return 'ZooKeeper';
+  if (/io\.temporal\.testserver/.test(commandLine)) return 'Temporal test server';
+  if (/\bserver start-dev\b/.test(commandLine)) return 'Temporal server';
+  if (/worker\/main\.js/.test(commandLine)) return 'flinkops worker';
+  if (/jest/.test(commandLine)) return 'Jest (test files)';
   if (/\b(kube-apiserver|etcd|kube-controller-manager)\b/.test(commandLine)) return 'Kubernetes control plane';
   if (/local-node/.test(commandLine)) return 'local node (pods, services)';
   if (/client\/cli\.js/.test(commandLine)) return 'flinkops CLI';
