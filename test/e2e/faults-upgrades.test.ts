@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { fixtureJar, firstCountByKey, lastCountByKey } from '../stack/fixtures';
 import { readCounters } from '../stack/fixture-jobs';
 import { waitFor } from '../stack/wait';
-import { FaultHarness, savepointDirs } from '../support/fault-harness';
+import { savepointDirs } from '../stack/harness';
+import { FaultHarness } from '../support/fault-harness';
 
 // The correctness promise under faults (test/support/fault-harness.ts), for upgrades and savepoint runs: after every
 // operation exactly one job runs per job name, with its state continued, and every savepoint taken is accounted for:
@@ -50,7 +51,7 @@ test('repeated upgrades under faults: each ends upgraded or cleanly "nothing cha
   }
   await waitFor(() => readCounters(job.output).filter((r) => r.version === versions.at(-1)).length >= 8 || undefined, { timeoutMs: 60_000, description: 'output of the running version' });
   expectCountsContinue(job.output, versions);
-  const upgrades = (await f.record('counter-faults'))!.history.filter((e) => e.operation === 'upgrade');
+  const upgrades = (await h.record('counter-faults'))!.history.filter((e) => e.operation === 'upgrade');
   expect(new Set(upgrades.map((e) => e.savepoint).filter(Boolean)).size).toBe(stops);
   await f.flink.cancelJob((await f.activeJobs('counter-faults'))[0]!);
 }, 1_500_000);
@@ -67,7 +68,7 @@ test('savepoint runs under faults (Flink and Kubernetes): every run takes its sa
     completed++;
   }
   expect(savepointDirs(dir)).toHaveLength(completed);
-  const saved = (await f.record('counter-sp-faults'))!.savepoints.map((s) => s.path);
+  const saved = (await h.record('counter-sp-faults'))!.savepoints.map((s) => s.path);
   expect(new Set(saved).size).toBe(completed);
   expect(await f.activeJobs('counter-sp-faults')).toEqual([job.jobId]);
   await f.flink.cancelJob(job.jobId);

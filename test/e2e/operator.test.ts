@@ -2,7 +2,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
-import type { JobRecord } from '../../workflows/model/record';
 import { canonicalLocation, sameLocation } from '../../workflows/model/locations';
 import type { UpgradeProgress } from '../../workflows/upgrade/workflow';
 import { FIXTURE_MAIN_CLASSES, fixtureJar, type FixtureVersion } from '../stack/fixtures';
@@ -72,12 +71,6 @@ interface UpgradeJson {
   jobId?: string;
 }
 
-async function record(jobName: string): Promise<JobRecord | undefined> {
-  const configMaps = await h.kube.core.listNamespacedConfigMap({ namespace: h.namespace, labelSelector: 'app.kubernetes.io/managed-by=flinkops' });
-  // Job records only: the same label marks other flinkops objects (recreation intents).
-  return configMaps.items.flatMap((c) => (c.data?.['record.json'] ? [JSON.parse(c.data['record.json']) as JobRecord] : [])).find((r) => r.jobName === jobName);
-}
-
 /** The FlinkStateSnapshots flinkops recorded for a resource: path -> reason. */
 async function stateSnapshots(resourceName: string): Promise<Map<string, string>> {
   const items = (await operator.list('flinkstatesnapshots')) as Array<{ metadata: { labels?: Record<string, string> }; spec: { jobReference?: { name?: string }; savepoint?: { path?: string; alreadyExists?: boolean } } }>;
@@ -125,7 +118,7 @@ describe('FlinkSessionJob', () => {
 
     const snapshots = await stateSnapshots('counter');
     expect(snapshots.get(canonicalLocation(upgrade.savepoint!))).toMatch(/^(stop|restore)$/);
-    const saved = await record('counter');
+    const saved = await h.record('counter');
     expect(saved?.currentVersion).toMatchObject({ kind: 'jar', jar: jarUri('v2'), entryClass: FIXTURE_MAIN_CLASSES.v2 });
     expect(saved?.lastGoodSavepoint?.path).toBe(upgrade.savepoint);
     expect(saved?.history.at(-1)).toMatchObject({ operation: 'upgrade', outcome: 'succeeded' });
@@ -144,7 +137,7 @@ describe('FlinkSessionJob', () => {
     const running = await runningJobs(flink, 'counter-broken');
     expect(running).toEqual([resource.status?.jobStatus?.jobId]);
     // v1 came back from the savepoint of the stop, not from a savepoint of the broken version.
-    const saved = await record('counter-broken');
+    const saved = await h.record('counter-broken');
     expect(saved?.history.at(-1)).toMatchObject({ outcome: 'rolled-back' });
     const stopSavepoint = saved!.history.at(-1)!.savepoint!;
     expect(sameLocation((await restoredFrom(flink, running[0]!))!, stopSavepoint)).toBe(true);
@@ -186,7 +179,7 @@ describe('FlinkSessionJob', () => {
     expect(triggered.code).toBe(0);
     const saved = await waitFor(
       async () => {
-        const r = await record('counter-savepoints');
+        const r = await h.record('counter-savepoints');
         return (r?.savepoints.length ?? 0) >= 2 ? r : undefined;
       },
       { timeoutMs: 180_000, description: 'the scheduled savepoint in the record' },

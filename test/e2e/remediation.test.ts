@@ -5,7 +5,6 @@ import { EventsV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
 import { FlinkRestError } from '../../activities/flink/rest-client';
 import type { RemediationMemory } from '../../workflows/model/cluster-health';
-import type { JobRecord } from '../../workflows/model/record';
 import { sameLocation } from '../../workflows/model/locations';
 import { remediationWorkflowId } from '../../workflows/remediation/ids';
 import type { RemediationResult } from '../../workflows/remediation/workflow';
@@ -55,12 +54,6 @@ const auditWrites = (since: Date, until: Date) => kubeWrites(h.stack.state.kube.
 
 async function jobManagerPods(name: string) {
   return (await h.kube.core.listNamespacedPod({ namespace: h.namespace, labelSelector: jobManagerSelector(name) })).items.filter((p) => !p.metadata?.deletionTimestamp);
-}
-
-/** The pid of a pod's JobManager process, as the local node logged it when it started the container. */
-async function record(jobName: string): Promise<JobRecord | undefined> {
-  const configMaps = await h.kube.core.listNamespacedConfigMap({ namespace: h.namespace, labelSelector: 'app.kubernetes.io/managed-by=flinkops' });
-  return configMaps.items.map((c) => c.data?.['record.json']).filter((t): t is string => Boolean(t)).map((t) => JSON.parse(t) as JobRecord).find((r) => r.jobName === jobName);
 }
 
 async function memory(cluster: string): Promise<RemediationMemory> {
@@ -193,7 +186,7 @@ test('no HA, JobManager pod deleted: the watch schedule restarts the TaskManager
   // The new JobManager comes up without the job; a watch run resubmits it from the newest retained checkpoint.
   const remediated = await waitFor(
     async () => {
-      const r = await record('counter-solo');
+      const r = await h.record('counter-solo');
       return r?.history.find((e) => e.operation === 'remediation' && Date.parse(e.at) > lostAt);
     },
     { timeoutMs: 240_000, intervalMs: 1_000, description: 'a watch run to resubmit counter-solo' },
@@ -207,7 +200,7 @@ test('no HA, JobManager pod deleted: the watch schedule restarts the TaskManager
   await waitForJobState(fresh, job.jobId, 'RUNNING');
   const restored = (await fresh.checkpoints(job.jobId)).latest.restored;
   expect(restored?.external_path && sameLocation(restored.external_path, remediated.savepoint!)).toBe(true);
-  const solo = await record('counter-solo');
+  const solo = await h.record('counter-solo');
   expect(solo?.restorePoints.map((p) => p.path)).toContain(remediated.savepoint);
   expect(solo?.currentJobId).toBe(job.jobId);
   await expectCountersContinued(job.output, linesBefore);
@@ -262,7 +255,7 @@ test('no HA, JobManager pod deleted: the watch schedule restarts the TaskManager
   // A killed JobManager releases nothing: the TaskManager holds the job until its heartbeat to it times out, and the
   // resubmission under the same id waits for that.
   expect(thirdResult.actions.find((a) => a.kind === 'resubmit-job')?.detail).toMatch(/after waiting \S+ for the TaskManagers to let go of it \(1 TaskManager\(s\) registered, none holds job/);
-  expect((await record('counter-solo'))!.currentJobId).toBe(job.jobId);
+  expect((await h.record('counter-solo'))!.currentJobId).toBe(job.jobId);
   expect(thirdResult.verified).toEqual([expect.objectContaining({ jobId: job.jobId, restoredFrom: expect.stringMatching(new RegExp(`/${job.jobId}/chk-\\d+$`)) as unknown })]);
   // The resubmitted job numbered its checkpoints on from the one it restored, in the same directory.
   expect(checkpointNumber(thirdResult.verified[0]!.restoredFrom!)).toBeGreaterThan(checkpointNumber(remediated.savepoint!));

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
@@ -10,6 +10,7 @@ import { fixtureArgs, randomJobId, readCounters, waitForJobState, waitForRecords
 import { FIXTURE_MAIN_CLASSES, fixtureJar } from '../stack/fixtures';
 import { newestScheduledRunResult } from '../stack/schedules';
 import { waitFor } from '../stack/wait';
+import { savepointDirs } from '../stack/harness';
 import { OperationHarness } from '../support/upgrade-harness';
 
 // Scheduled and one-off savepoints on the local Kubernetes: Temporal Schedules, retention and disposal, and never
@@ -41,10 +42,6 @@ async function recordConfigMap(jobName: string) {
 async function record(jobName: string): Promise<JobRecord | undefined> {
   const configMap = await recordConfigMap(jobName);
   return configMap && (JSON.parse(configMap.data!['record.json']!) as JobRecord);
-}
-
-function savepointDirs(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('savepoint-')).sort() : [];
 }
 
 async function savepoint(jobName: string, ...extra: string[]): Promise<{ code: number; json?: SavepointJson; stderr: string }> {

@@ -1,6 +1,8 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
+import type { JobRecord } from '../../workflows/model/record';
 import { fixtureArgs, randomJobId, waitForJobState, waitForRecords } from './fixture-jobs';
 import { FIXTURE_MAIN_CLASSES, fixtureJar, type FixtureVersion } from './fixtures';
 import { openStack, type TestStack } from './handle';
@@ -119,7 +121,19 @@ export class OperationHarness {
     return ['--from-jar', fixtureJar('v1'), ...args.flatMap((a) => ['--from-arg', a])];
   }
 
+  /** flinkops' record of a job in the test's namespace, read from its ConfigMap. */
+  async record(jobName: string): Promise<JobRecord | undefined> {
+    const configMaps = await this.kube.core.listNamespacedConfigMap({ namespace: this.namespace, labelSelector: 'app.kubernetes.io/managed-by=flinkops' });
+    // Job records only: the same label marks other flinkops objects (recreation intents).
+    return configMaps.items.flatMap((c) => (c.data?.['record.json'] ? [JSON.parse(c.data['record.json']) as JobRecord] : [])).find((r) => r.jobName === jobName);
+  }
+
   async runningJobs(flink: FlinkRestClient, name?: string): Promise<string[]> {
     return (await flink.listJobs()).filter((j) => j.state === 'RUNNING' && (!name || j.name === name)).map((j) => j.jid);
   }
+}
+
+/** The savepoint directories Flink wrote under `dir`, by name; none when it does not exist yet. */
+export function savepointDirs(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('savepoint-')).sort() : [];
 }

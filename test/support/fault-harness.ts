@@ -1,7 +1,6 @@
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlinkRestClient } from '../../activities/flink/rest-client';
-import type { JobRecord } from '../../workflows/model/record';
+import { TERMINAL_JOB_STATES } from '../../activities/flink/schemas';
 import { startFaultProxy, startKubeFaultProxy, type FaultProxy } from '../stack/fault-proxy';
 import { serviceUrl } from '../stack/kube/helpers';
 import { OperationHarness } from '../stack/harness';
@@ -44,7 +43,7 @@ export class FaultHarness {
 
   /** Non-terminal jobs of that name, asked of Flink directly (not through the faulty proxy). */
   async activeJobs(name: string): Promise<string[]> {
-    return (await this.flink.listJobs()).filter((j) => j.name === name && !['FINISHED', 'CANCELED', 'FAILED'].includes(j.state)).map((j) => j.jid);
+    return (await this.flink.listJobs()).filter((j) => j.name === name && !TERMINAL_JOB_STATES.includes(j.state)).map((j) => j.jid);
   }
 
   /** Watches a job name while `during` runs: the most jobs of that name ever active at once. */
@@ -66,16 +65,4 @@ export class FaultHarness {
     return max;
   }
 
-  async record(jobName: string): Promise<JobRecord | undefined> {
-    const configMaps = await this.h.kube.core.listNamespacedConfigMap({ namespace: this.h.namespace, labelSelector: 'app.kubernetes.io/managed-by=flinkops' });
-    return configMaps.items.map((c) => c.data?.['record.json']).filter((t): t is string => Boolean(t)).map((t) => JSON.parse(t) as JobRecord).find((r) => r.jobName === jobName);
-  }
-}
-
-export function savepointDirs(dir: string): string[] {
-  try {
-    return readdirSync(dir).filter((d) => d.startsWith('savepoint-'));
-  } catch {
-    return [];
-  }
 }
